@@ -1,0 +1,157 @@
+//! One measured cell (strategy × cores × workload × repeat), run in a child process of lbbench
+//! (`lbbench cell`, spec on stdin, result on stdout) so that, as root, it lives in namespaces of
+//! its own and everything it started dies with it.
+
+use crate::config::{self, Workload};
+use crate::load::{self, LoadReport};
+use crate::manifest::Launch;
+use crate::sandbox;
+use crate::server::Server;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CellSpec {
+    pub strategy: String,
+    pub cores: usize,
+    pub workload: Workload,
+    pub repeat: usize,
+    pub workers: usize,
+    pub launch: Launch,
+    pub cwd: PathBuf,
+    pub run_dir: PathBuf,
+    pub port: u16,
+    pub isolated: bool,
+    pub server_cpus: Vec<usize>,
+    pub client_cpus: Vec<usize>,
+    pub load: config::Load,
+    pub server: config::Server,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CellResult {
+    pub strategy: String,
+    pub cores: usize,
+    pub workload: Workload,
+    pub repeat: usize,
+    pub workers: usize,
+    pub server_cpus: Vec<usize>,
+    pub client_cpus: Vec<usize>,
+    /// Client and server had to share CPUs: the figure understates the server.
+    pub shared_cpus: bool,
+    /// Ran in a private network namespace.
+    pub isolated: bool,
+    #[serde(flatten)]
+    pub load: LoadReport,
+}
+
+impl CellSpec {
+    pub fn shared_cpus(&self) -> bool {
+        self.client_cpus
+            .iter()
+            .any(|c| self.server_cpus.contains(c))
+    }
+}
+
+/// Parent side: runs `spec` in a confined child process of this executable and returns its result.
+pub fn run_in_child(spec: &CellSpec) -> Result<CellResult> {
+    let exe = std::env::current_exe().context("locating the lbbench executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("cell")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    sandbox::confine(&mut cmd, spec.isolated);
+    let mut child = cmd.spawn().context("starting the cell process")?;
+    let stdin = child.stdin.take().expect("piped stdin");
+    serde_json::to_writer(stdin, spec)?;
+    // Reads stdout and stderr together, so neither pipe can fill up and stall the cell.
+    let out = child.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!("{}", stderr.trim());
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(&stdout).with_context(|| format!("reading the cell's result: {stderr}"))
+}
+
+/// Child side (`lbbench cell`): reads the spec from stdin, runs it, prints the result.
+pub fn main() -> Result<()> {
+    if let Err(e) = child_main() {
+        // The parent shows this text as the cell's error; keep it a message, not a backtrace.
+        eprintln!("{e:#}");
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn child_main() -> Result<()> {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input)?;
+    let spec: CellSpec = serde_json::from_str(&input).context("reading the cell spec")?;
+    let result = run(&spec)?;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, &result)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn run(spec: &CellSpec) -> Result<CellResult> {
+    if spec.isolated {
+        sandbox::prepare_network()?;
+    }
+    let log = spec.run_dir.join("server.log");
+    let mut server = Server::spawn(&spec.launch, &spec.cwd, &spec.server_cpus, log)?;
+    let url = format!("http://127.0.0.1:{}/", spec.port);
+    let measured = server
+        .wait_ready(&url, spec.server.ready_timeout)
+        .and_then(|()| measure(spec, &server));
+    let stopped = server.stop(spec.server.stop_grace);
+    let report = measured?;
+    stopped?;
+    Ok(CellResult {
+        strategy: spec.strategy.clone(),
+        cores: spec.cores,
+        workload: spec.workload,
+        repeat: spec.repeat,
+        workers: spec.workers,
+        server_cpus: spec.server_cpus.clone(),
+        client_cpus: spec.client_cpus.clone(),
+        shared_cpus: spec.shared_cpus(),
+        isolated: spec.isolated,
+        load: report,
+    })
+}
+
+fn measure(spec: &CellSpec, server: &Server) -> Result<LoadReport> {
+    let threads = match spec.load.client_threads {
+        0 => spec.client_cpus.len(),
+        n => n,
+    };
+    let opts = load::LoadOptions {
+        addr: ([127, 0, 0, 1], spec.port).into(),
+        host: format!("127.0.0.1:{}", spec.port),
+        path: "/".into(),
+        connections: spec.load.connections,
+        threads,
+        cpus: spec.client_cpus.clone(),
+        duration: spec.load.duration,
+        warmup: spec.load.warmup,
+        timeout: spec.load.request_timeout,
+        keepalive: spec.workload == Workload::Keepalive,
+    };
+    let report = load::run(&opts)?;
+    if report.requests == 0 {
+        bail!(
+            "no response in {:?} ({} errors: {:?}); the strategy's output:\n{}",
+            spec.load.duration,
+            report.errors,
+            report.error_kinds,
+            server.output_tail()
+        );
+    }
+    Ok(report)
+}

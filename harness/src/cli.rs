@@ -1,0 +1,99 @@
+//! Command-line options.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lbbench",
+    version,
+    about = "Which way of spreading connections across worker processes gives the most \
+throughput and the best tail latency at N cores, and at what CPU cost?"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Sweep strategies × core counts × workloads; write results/ (JSON, CSV, markdown, SVG).
+    Run(RunArgs),
+    /// List discovered strategies and whether each can run here.
+    List(ServersArgs),
+    /// Drive HTTP load against any server and print throughput and latency (like wrk).
+    Load(LoadArgs),
+    /// Re-render the SVG plots (and CSV, markdown) from a results.json.
+    Plot(PlotArgs),
+    /// Print the Debian packages that would make unavailable strategies available.
+    Packages(ServersArgs),
+    /// Internal: run one cell (spec on stdin, result on stdout).
+    #[command(hide = true)]
+    Cell,
+}
+
+#[derive(Args, Debug)]
+pub struct ServersArgs {
+    /// Directory holding one sub-directory per strategy, each with a strategy.toml.
+    #[arg(long, default_value = "servers")]
+    pub servers: PathBuf,
+    /// Directory of the built strategy binaries ({bin} in manifests) [default: <repo>/target/release].
+    #[arg(long)]
+    pub bin: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Benchmark profile.
+    #[arg(long, short, default_value = "configs/default.toml")]
+    pub config: PathBuf,
+    /// Only these strategies (comma-separated); overrides the profile's sweep.strategies.
+    #[arg(long, value_delimiter = ',')]
+    pub strategies: Vec<String>,
+    /// Output directory; overrides the profile's output.dir.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub servers: ServersArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    /// URL to load, e.g. http://127.0.0.1:8080/
+    pub url: String,
+    /// Concurrent connections.
+    #[arg(short = 'c', long, default_value_t = 64)]
+    pub connections: usize,
+    /// Measured duration, e.g. 5s, 500ms, 1m.
+    #[arg(short = 'd', long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Unmeasured load before the window.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub warmup: Duration,
+    /// A new connection per request (sends Connection: close).
+    #[arg(long)]
+    pub close: bool,
+    /// Client threads, each its own single-threaded runtime [default: one per allowed CPU].
+    #[arg(short = 't', long)]
+    pub threads: Option<usize>,
+    /// Pin client threads to these CPUs, e.g. "1" or "2-3".
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// Give up on a request after this long (counted as a timeout error).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Print one JSON object instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlotArgs {
+    /// A results.json written by `lbbench run`.
+    #[arg(default_value = "results/results.json")]
+    pub results: PathBuf,
+    /// Where to write the plots [default: the directory of the results file].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}

@@ -1,0 +1,241 @@
+//! The benchmark profile (`configs/*.toml`): what to sweep and how hard to push.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub sweep: Sweep,
+    #[serde(default)]
+    pub load: Load,
+    #[serde(default)]
+    pub server: Server,
+    #[serde(default)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sweep {
+    /// Strategy names to run; empty means every discovered strategy.
+    pub strategies: Vec<String>,
+    /// Server-side CPU budgets to measure.
+    pub cores: Vec<usize>,
+    pub workloads: Vec<Workload>,
+    /// Worker processes per server core.
+    pub workers_per_core: usize,
+    /// Measurements per cell; plots and tables use the median.
+    pub repeats: usize,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// Persistent connections, many requests each.
+    Keepalive,
+    /// A new connection per request.
+    Close,
+}
+
+impl Workload {
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Keepalive => "keepalive",
+            Workload::Close => "close",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Load {
+    /// Concurrent connections (closed loop: one request in flight each).
+    pub connections: usize,
+    #[serde(with = "humantime_serde")]
+    pub duration: Duration,
+    /// Load before the measured window, not recorded.
+    #[serde(with = "humantime_serde")]
+    pub warmup: Duration,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Client threads; 0 means one per client CPU.
+    pub client_threads: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    #[serde(with = "humantime_serde")]
+    pub ready_timeout: Duration,
+    /// Time between SIGTERM and SIGKILL when stopping a strategy.
+    #[serde(with = "humantime_serde")]
+    pub stop_grace: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Output {
+    pub dir: std::path::PathBuf,
+}
+
+impl Default for Sweep {
+    fn default() -> Self {
+        Sweep {
+            strategies: Vec::new(),
+            cores: vec![1, 2],
+            workloads: vec![Workload::Keepalive, Workload::Close],
+            workers_per_core: 1,
+            repeats: 1,
+        }
+    }
+}
+
+impl Default for Load {
+    fn default() -> Self {
+        Load {
+            connections: 64,
+            duration: Duration::from_secs(10),
+            warmup: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(5),
+            client_threads: 0,
+        }
+    }
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            ready_timeout: Duration::from_secs(10),
+            stop_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Default for Output {
+    fn default() -> Self {
+        Output {
+            dir: "results".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid config {path}:\n{message}")]
+    Parse { path: String, message: String },
+    #[error("invalid config {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        Self::parse(&text, &p)
+    }
+
+    /// Parses and checks a profile; `path` only names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        // toml's message carries the line, the column, a caret under the culprit and the allowed keys.
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        config.check().map_err(|message| ConfigError::Invalid {
+            path: path.into(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let s = &self.sweep;
+        if s.cores.is_empty() || s.cores.contains(&0) {
+            return Err(
+                "sweep.cores must list core counts of at least 1, e.g. cores = [1, 2]".into(),
+            );
+        }
+        if s.workloads.is_empty() {
+            return Err(
+                "sweep.workloads must not be empty: use \"keepalive\" and/or \"close\"".into(),
+            );
+        }
+        if s.repeats == 0 || s.workers_per_core == 0 {
+            return Err("sweep.repeats and sweep.workers_per_core must be at least 1".into());
+        }
+        if self.load.connections == 0 {
+            return Err("load.connections must be at least 1".into());
+        }
+        if self.load.duration.is_zero() {
+            return Err("load.duration must be positive, e.g. \"10s\"".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_profiles_parse() {
+        for name in ["default", "quick"] {
+            let path =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../configs/{name}.toml"));
+            Config::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
+    #[test]
+    fn a_typo_names_file_line_and_the_allowed_keys() {
+        let err = Config::parse("[load]\nconections = 8\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("x.toml"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        assert!(
+            err.contains("conections") && err.contains("`connections`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_line_and_expected_type() {
+        let err = Config::parse("[sweep]\ncores = \"two\"\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("expected a sequence"),
+            "{err}"
+        );
+        let err = Config::parse("[sweep]\nworkloads = [\"open\"]\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`keepalive`") && err.contains("`close`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn semantic_checks() {
+        let err = Config::parse("[sweep]\ncores = []\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sweep.cores"), "{err}");
+        let c = Config::parse("[load]\nduration = \"3s\"\n", "x.toml").unwrap();
+        assert_eq!(c.load.duration, Duration::from_secs(3));
+        assert_eq!(c.sweep, Sweep::default());
+    }
+}

@@ -1,0 +1,11 @@
+pub mod cell;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod load;
+pub mod machine;
+pub mod manifest;
+pub mod report;
+pub mod runner;
+pub mod sandbox;
+pub mod server;

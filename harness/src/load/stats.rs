@@ -1,0 +1,227 @@
+//! Per-thread statistics (owned by one thread, no locks) and the merged report.
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Latency bounds of every histogram: 1 µs .. 60 s, 3 significant figures.
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("static histogram bounds are valid")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Connect,
+    Reset,
+    Timeout,
+    Protocol,
+}
+
+/// What one thread observed in the measured window.
+pub struct ThreadStats {
+    pub latency: Histogram<u64>,
+    pub sent: u64,
+    pub ok: u64,
+    pub non_2xx: BTreeMap<u16, u64>,
+    pub errors: ErrorCounts,
+    pub in_flight_at_end: u64,
+    /// Responses per `X-Worker` value; a handful of workers, so a linear scan beats hashing.
+    pub per_worker: Vec<(Box<[u8]>, u64)>,
+    pub cpu_busy: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct ErrorCounts {
+    pub connect: u64,
+    pub reset: u64,
+    pub timeout: u64,
+    pub protocol: u64,
+}
+
+impl ErrorCounts {
+    pub fn total(&self) -> u64 {
+        self.connect + self.reset + self.timeout + self.protocol
+    }
+}
+
+impl ThreadStats {
+    pub fn new() -> Self {
+        ThreadStats {
+            latency: histogram(),
+            sent: 0,
+            ok: 0,
+            non_2xx: BTreeMap::new(),
+            errors: ErrorCounts::default(),
+            in_flight_at_end: 0,
+            per_worker: Vec::new(),
+            cpu_busy: 0.0,
+        }
+    }
+
+    pub fn response(&mut self, status: u16, worker: Option<&[u8]>, micros: u64) {
+        self.latency.saturating_record(micros.max(1));
+        if (200..300).contains(&status) {
+            self.ok += 1;
+        } else {
+            *self.non_2xx.entry(status).or_default() += 1;
+        }
+        if let Some(w) = worker {
+            match self.per_worker.iter_mut().find(|(k, _)| &**k == w) {
+                Some((_, n)) => *n += 1,
+                None => self.per_worker.push((w.into(), 1)),
+            }
+        }
+    }
+
+    pub fn error(&mut self, kind: ErrorKind) {
+        let e = &mut self.errors;
+        match kind {
+            ErrorKind::Connect => e.connect += 1,
+            ErrorKind::Reset => e.reset += 1,
+            ErrorKind::Timeout => e.timeout += 1,
+            ErrorKind::Protocol => e.protocol += 1,
+        }
+    }
+}
+
+impl Default for ThreadStats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Percentiles {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+    pub mean: f64,
+}
+
+impl Percentiles {
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        Percentiles {
+            p50: h.value_at_quantile(0.50),
+            p90: h.value_at_quantile(0.90),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+            mean: h.mean(),
+        }
+    }
+}
+
+/// The merged result of one load run. `sent = ok + non-2xx + errors + in_flight_at_end`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoadReport {
+    pub connections: usize,
+    pub threads: usize,
+    pub duration_s: f64,
+    pub sent: u64,
+    /// Complete responses, any status.
+    pub requests: u64,
+    pub ok: u64,
+    pub non_2xx: BTreeMap<u16, u64>,
+    pub errors: u64,
+    pub error_kinds: ErrorCounts,
+    /// Requests still unanswered when the window closed: neither counted as served nor as failed.
+    pub in_flight_at_end: u64,
+    /// Complete responses per second of the measured window.
+    pub rps: f64,
+    pub latency_us: Percentiles,
+    pub per_worker: BTreeMap<String, u64>,
+    /// Mean share of each client thread's wall time spent on CPU.
+    pub client_cpu_busy: f64,
+    /// The client, not the server, may have been the limit (busy ≥ 90 %).
+    pub client_saturated: bool,
+}
+
+pub const SATURATED: f64 = 0.90;
+
+/// The collector: folds every thread's statistics into one report.
+pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64) -> LoadReport {
+    let threads = parts.len();
+    let mut latency = histogram();
+    let mut r = LoadReport {
+        connections,
+        threads,
+        duration_s,
+        sent: 0,
+        requests: 0,
+        ok: 0,
+        non_2xx: BTreeMap::new(),
+        errors: 0,
+        error_kinds: ErrorCounts::default(),
+        in_flight_at_end: 0,
+        rps: 0.0,
+        latency_us: Percentiles::default(),
+        per_worker: BTreeMap::new(),
+        client_cpu_busy: 0.0,
+        client_saturated: false,
+    };
+    for t in parts {
+        latency.add(&t.latency).expect("histograms share bounds");
+        r.sent += t.sent;
+        r.ok += t.ok;
+        for (s, n) in t.non_2xx {
+            *r.non_2xx.entry(s).or_default() += n;
+        }
+        let (e, k) = (&mut r.error_kinds, t.errors);
+        e.connect += k.connect;
+        e.reset += k.reset;
+        e.timeout += k.timeout;
+        e.protocol += k.protocol;
+        r.in_flight_at_end += t.in_flight_at_end;
+        for (w, n) in t.per_worker {
+            *r.per_worker
+                .entry(String::from_utf8_lossy(&w).into_owned())
+                .or_default() += n;
+        }
+        r.client_cpu_busy += t.cpu_busy / threads as f64;
+    }
+    r.requests = r.ok + r.non_2xx.values().sum::<u64>();
+    r.errors = r.error_kinds.total();
+    r.rps = if duration_s > 0.0 {
+        r.requests as f64 / duration_s
+    } else {
+        0.0
+    };
+    r.latency_us = Percentiles::of(&latency);
+    r.client_saturated = r.client_cpu_busy >= SATURATED;
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_adds_counts_and_histograms() {
+        let mut a = ThreadStats::new();
+        a.sent = 3;
+        a.response(200, Some(b"0"), 100);
+        a.response(200, Some(b"1"), 300);
+        a.error(ErrorKind::Reset);
+        let mut b = ThreadStats::new();
+        b.sent = 2;
+        b.response(503, Some(b"1"), 200);
+        b.in_flight_at_end = 1;
+        let r = merge(vec![a, b], 2, 2.0);
+        assert_eq!(
+            (r.sent, r.requests, r.ok, r.errors, r.in_flight_at_end),
+            (5, 3, 2, 1, 1)
+        );
+        assert_eq!(r.sent, r.requests + r.errors + r.in_flight_at_end);
+        assert_eq!(r.non_2xx[&503], 1);
+        assert_eq!(r.per_worker["0"], 1);
+        assert_eq!(r.per_worker["1"], 2);
+        assert_eq!(r.rps, 1.5);
+        assert_eq!(r.latency_us.max, 300);
+        assert!(r.latency_us.p50 >= 199 && r.latency_us.p50 <= 201);
+    }
+}

@@ -1,0 +1,360 @@
+//! Strategy manifests: `servers/<dir>/strategy.toml`, discovered by glob, validated, rendered.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const MANIFEST: &str = "strategy.toml";
+/// Placeholders every start command may use, filled per cell by the runner.
+pub const PLACEHOLDERS: [&str; 8] = [
+    "workers", "port", "cpus", "host", "run_dir", "dir", "bin", "root",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestFile {
+    name: String,
+    description: String,
+    build: Option<String>,
+    start: String,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    requires: Requires,
+    #[serde(default)]
+    variants: Vec<Variant>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Variant {
+    name: String,
+    description: String,
+    #[serde(default)]
+    params: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Requires {
+    /// Needs root (a private network namespace, iptables, ...).
+    pub root: bool,
+    /// Programs that must be on PATH.
+    pub programs: Vec<String>,
+    /// Debian packages that provide `programs`, installed by `make bench` when root.
+    pub packages: Vec<String>,
+}
+
+/// One runnable strategy (a manifest, or one variant of it).
+#[derive(Debug, Clone)]
+pub struct Strategy {
+    pub name: String,
+    pub description: String,
+    pub manifest: PathBuf,
+    pub dir: PathBuf,
+    pub build: Option<String>,
+    start: String,
+    env: BTreeMap<String, String>,
+    params: BTreeMap<String, String>,
+    pub requires: Requires,
+}
+
+/// Where a strategy runs: the per-cell values of the placeholders.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub workers: usize,
+    pub port: u16,
+    pub cpus: String,
+    pub host: String,
+    pub run_dir: PathBuf,
+}
+
+/// Paths shared by every strategy: the repository root and the release binaries.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub root: PathBuf,
+    pub bin: PathBuf,
+}
+
+/// A start command ready to spawn.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Launch {
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid strategy manifest {path}:\n{message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("strategy name {name:?} is declared twice: in {first} and in {second}; rename one")]
+    Duplicate {
+        name: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error("no strategy manifests found: expected {dir}/*/{MANIFEST}")]
+    None { dir: PathBuf },
+}
+
+/// Finds `<servers>/*/strategy.toml`, sorted by directory, and validates each.
+pub fn discover(servers: &Path, layout: &Layout) -> Result<Vec<Strategy>, ManifestError> {
+    let read = |path: &Path, source| ManifestError::Read {
+        path: path.into(),
+        source,
+    };
+    let mut manifests: Vec<PathBuf> = std::fs::read_dir(servers)
+        .map_err(|e| read(servers, e))?
+        .filter_map(|entry| entry.ok().map(|e| e.path().join(MANIFEST)))
+        .filter(|p| p.is_file())
+        .collect();
+    manifests.sort();
+    if manifests.is_empty() {
+        return Err(ManifestError::None {
+            dir: servers.into(),
+        });
+    }
+    let mut all: Vec<Strategy> = Vec::new();
+    for path in manifests {
+        let text = std::fs::read_to_string(&path).map_err(|e| read(&path, e))?;
+        for s in parse(&text, &path, layout)? {
+            if let Some(first) = all.iter().find(|o| o.name == s.name) {
+                return Err(ManifestError::Duplicate {
+                    name: s.name,
+                    first: first.manifest.clone(),
+                    second: path,
+                });
+            }
+            all.push(s);
+        }
+    }
+    Ok(all)
+}
+
+/// Parses one manifest into its strategies (one, or one per variant) and checks every template.
+pub fn parse(text: &str, path: &Path, layout: &Layout) -> Result<Vec<Strategy>, ManifestError> {
+    let invalid = |message: String| ManifestError::Invalid {
+        path: path.into(),
+        message,
+    };
+    let file: ManifestFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let base = Strategy {
+        name: file.name,
+        description: file.description,
+        manifest: path.into(),
+        dir,
+        build: file.build,
+        start: file.start,
+        env: file.env,
+        params: BTreeMap::new(),
+        requires: file.requires,
+    };
+    let strategies = if file.variants.is_empty() {
+        vec![base]
+    } else {
+        let mut names: Vec<&str> = Vec::new();
+        for v in &file.variants {
+            if names.contains(&v.name.as_str()) {
+                return Err(invalid(format!("variant {:?} is declared twice", v.name)));
+            }
+            names.push(&v.name);
+        }
+        file.variants
+            .into_iter()
+            .map(|v| Strategy {
+                name: v.name,
+                description: v.description,
+                params: v.params,
+                ..base.clone()
+            })
+            .collect()
+    };
+    for s in &strategies {
+        s.check(layout).map_err(invalid)?;
+    }
+    Ok(strategies)
+}
+
+impl Strategy {
+    fn check(&self, layout: &Layout) -> Result<(), String> {
+        let valid = |n: &str| {
+            !n.is_empty()
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        if !valid(&self.name) {
+            return Err(format!(
+                "name {:?}: use lowercase letters, digits and '-', e.g. \"my-strategy\"",
+                self.name
+            ));
+        }
+        if let Some(p) = self
+            .params
+            .keys()
+            .find(|p| PLACEHOLDERS.contains(&p.as_str()))
+        {
+            return Err(format!(
+                "variant {:?}: param {p:?} shadows a built-in placeholder ({})",
+                self.name,
+                PLACEHOLDERS.join(", ")
+            ));
+        }
+        let probe = Slot {
+            workers: 1,
+            port: 1,
+            cpus: "0".into(),
+            host: "127.0.0.1".into(),
+            run_dir: "/tmp".into(),
+        };
+        let launch = self.launch(&probe, layout)?;
+        if launch.argv.is_empty() {
+            return Err("start: the command is empty".into());
+        }
+        if let Some(b) = &self.build {
+            render(b, &self.vars(&probe, layout)).map_err(|e| format!("build: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn vars(&self, slot: &Slot, layout: &Layout) -> BTreeMap<String, String> {
+        let mut vars: BTreeMap<String, String> = self.params.clone();
+        let path = |p: &Path| p.display().to_string();
+        for (k, v) in [
+            ("workers", slot.workers.to_string()),
+            ("port", slot.port.to_string()),
+            ("cpus", slot.cpus.clone()),
+            ("host", slot.host.clone()),
+            ("run_dir", path(&slot.run_dir)),
+            ("dir", path(&self.dir)),
+            ("bin", path(&layout.bin)),
+            ("root", path(&layout.root)),
+        ] {
+            vars.insert(k.into(), v);
+        }
+        vars
+    }
+
+    /// The start command with every placeholder filled in.
+    pub fn launch(&self, slot: &Slot, layout: &Layout) -> Result<Launch, String> {
+        let vars = self.vars(slot, layout);
+        let words = shell_words::split(&self.start).map_err(|e| format!("start: {e}"))?;
+        let argv = words
+            .iter()
+            .map(|w| render(w, &vars))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("start: {e}"))?;
+        let env = self
+            .env
+            .iter()
+            .map(|(k, v)| {
+                Ok((
+                    k.clone(),
+                    render(v, &vars).map_err(|e| format!("env.{k}: {e}"))?,
+                ))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Launch { argv, env })
+    }
+
+    /// The build command, split into words, with placeholders filled in.
+    pub fn build_argv(&self, layout: &Layout) -> Option<Vec<String>> {
+        let probe = Slot {
+            workers: 1,
+            port: 0,
+            cpus: String::new(),
+            host: String::new(),
+            run_dir: PathBuf::new(),
+        };
+        let vars = self.vars(&probe, layout);
+        let b = self.build.as_ref()?;
+        shell_words::split(b)
+            .ok()
+            .map(|w| w.iter().filter_map(|x| render(x, &vars).ok()).collect())
+    }
+
+    /// Why this strategy cannot run here, if it cannot.
+    pub fn unavailable(&self, is_root: bool) -> Option<String> {
+        if self.requires.root && !is_root {
+            return Some(
+                "needs root (for a private network namespace); run lbbench as root".into(),
+            );
+        }
+        let missing: Vec<&str> = self
+            .requires
+            .programs
+            .iter()
+            .map(String::as_str)
+            .filter(|p| which(p).is_none())
+            .collect();
+        if missing.is_empty() {
+            return None;
+        }
+        let mut reason = format!("needs {} on PATH", missing.join(", "));
+        if !self.requires.packages.is_empty() {
+            reason += &format!(
+                " (Debian packages: {}; `make bench` installs them when run as root)",
+                self.requires.packages.join(" ")
+            );
+        }
+        Some(reason)
+    }
+}
+
+/// Fills `{name}` placeholders; `{{` and `}}` stand for literal braces.
+pub fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        if tail.starts_with('}') {
+            return Err(format!(
+                "unmatched '}}' in {template:?} (write '}}}}' for a literal brace)"
+            ));
+        }
+        let end = tail
+            .find('}')
+            .ok_or_else(|| format!("unclosed '{{' in {template:?}"))?;
+        let key = &tail[1..end];
+        match vars.get(key) {
+            Some(v) => out.push_str(v),
+            None => {
+                let allowed: Vec<String> = vars.keys().map(|k| format!("{{{k}}}")).collect();
+                return Err(format!(
+                    "unknown placeholder {{{key}}}; allowed: {}",
+                    allowed.join(", ")
+                ));
+            }
+        }
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The full path of `program` on PATH (or the path itself when it names a file).
+pub fn which(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Path::new(program).is_file().then(|| program.into());
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+#[path = "manifest_tests.rs"]
+mod tests;

@@ -1,0 +1,165 @@
+use super::*;
+
+fn layout() -> Layout {
+    Layout {
+        root: "/repo".into(),
+        bin: "/repo/target/release".into(),
+    }
+}
+
+fn slot() -> Slot {
+    Slot {
+        workers: 3,
+        port: 8080,
+        cpus: "0,1".into(),
+        host: "127.0.0.1".into(),
+        run_dir: "/tmp/cell".into(),
+    }
+}
+
+const GOOD: &str = r#"
+name = "demo"
+description = "a demo"
+build = "cargo build --release -p demo"
+start = "{bin}/demo --workers {workers} --port {port} --cpus {cpus}"
+env = { DEMO_DIR = "{run_dir}" }
+"#;
+
+#[test]
+fn renders_every_placeholder() {
+    let s = &parse(
+        GOOD,
+        Path::new("/repo/servers/demo/strategy.toml"),
+        &layout(),
+    )
+    .unwrap()[0];
+    let l = s.launch(&slot(), &layout()).unwrap();
+    assert_eq!(
+        l.argv,
+        [
+            "/repo/target/release/demo",
+            "--workers",
+            "3",
+            "--port",
+            "8080",
+            "--cpus",
+            "0,1"
+        ]
+    );
+    assert_eq!(l.env, [("DEMO_DIR".to_string(), "/tmp/cell".to_string())]);
+    assert_eq!(
+        s.build_argv(&layout()).unwrap(),
+        ["cargo", "build", "--release", "-p", "demo"]
+    );
+}
+
+#[test]
+fn variants_become_strategies_with_their_params() {
+    let text = r#"
+name = "family"
+description = "d"
+start = "run --mode {mode}"
+[[variants]]
+name = "family-a"
+description = "a"
+params = { mode = "a" }
+[[variants]]
+name = "family-b"
+description = "b"
+params = { mode = "b" }
+"#;
+    let all = parse(text, Path::new("x/strategy.toml"), &layout()).unwrap();
+    let names: Vec<_> = all.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["family-a", "family-b"]);
+    assert_eq!(
+        all[1].launch(&slot(), &layout()).unwrap().argv,
+        ["run", "--mode", "b"]
+    );
+}
+
+#[test]
+fn errors_name_the_field_and_the_allowed_values() {
+    let p = Path::new("servers/bad/strategy.toml");
+    let err = parse(
+        "name = \"x\"\ndescription = \"d\"\nstart = \"a {wrokers}\"\n",
+        p,
+        &layout(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("servers/bad/strategy.toml") && err.contains("start"),
+        "{err}"
+    );
+    assert!(
+        err.contains("{wrokers}") && err.contains("{workers}") && err.contains("{port}"),
+        "{err}"
+    );
+    let err = parse(
+        "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\nrequire = {}\n",
+        p,
+        &layout(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("require") && err.contains("`requires`"),
+        "{err}"
+    );
+    let err = parse(
+        "name = \"Bad Name\"\ndescription = \"d\"\nstart = \"a\"\n",
+        p,
+        &layout(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("lowercase"), "{err}");
+    let err = parse("name = \"x\"\ndescription = \"d\"\n", p, &layout())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing field `start`"), "{err}");
+}
+
+#[test]
+fn render_handles_braces() {
+    let vars = BTreeMap::from([("a".to_string(), "1".to_string())]);
+    assert_eq!(render("x{a}y{{z}}", &vars).unwrap(), "x1y{z}");
+    assert!(render("{a", &vars).is_err());
+    assert!(render("a}", &vars).is_err());
+}
+
+#[test]
+fn availability_reports_missing_programs_and_root() {
+    let text = "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\nroot = true\nprograms = [\"no-such-program-lbbench\"]\npackages = [\"pkg\"]\n";
+    let s = &parse(text, Path::new("x/strategy.toml"), &layout()).unwrap()[0];
+    assert!(s.unavailable(false).unwrap().contains("root"));
+    let why = s.unavailable(true).unwrap();
+    assert!(
+        why.contains("no-such-program-lbbench") && why.contains("pkg"),
+        "{why}"
+    );
+}
+
+#[test]
+fn discovery_finds_every_directory_and_refuses_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    for (d, name) in [("b", "beta"), ("a", "alpha")] {
+        std::fs::create_dir(dir.path().join(d)).unwrap();
+        let m = format!("name = \"{name}\"\ndescription = \"d\"\nstart = \"true\"\n");
+        std::fs::write(dir.path().join(d).join(MANIFEST), m).unwrap();
+    }
+    std::fs::create_dir(dir.path().join("not-a-strategy")).unwrap();
+    let found = discover(dir.path(), &layout()).unwrap();
+    assert_eq!(
+        found.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["alpha", "beta"]
+    );
+    std::fs::create_dir(dir.path().join("c")).unwrap();
+    std::fs::write(
+        dir.path().join("c").join(MANIFEST),
+        "name = \"alpha\"\ndescription = \"d\"\nstart = \"true\"\n",
+    )
+    .unwrap();
+    let err = discover(dir.path(), &layout()).unwrap_err().to_string();
+    assert!(err.contains("declared twice"), "{err}");
+}

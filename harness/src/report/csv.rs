@@ -1,0 +1,66 @@
+use super::{Exporter, Results};
+use anyhow::Result;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+pub const FILE: &str = "results.csv";
+pub const HEADER: &str = "strategy,cores,workload,repeat,workers,connections,duration_s,sent,requests,rps,\
+p50_us,p90_us,p99_us,p999_us,max_us,errors,errors_connect,errors_reset,errors_timeout,errors_protocol,\
+non_2xx,in_flight_at_end,per_worker,shared_cpus,isolated,client_cpu_busy,client_saturated";
+
+pub struct Csv;
+
+impl Exporter for Csv {
+    fn export(&self, results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
+        let path = dir.join(FILE);
+        std::fs::write(&path, render(results))?;
+        Ok(vec![path])
+    }
+}
+
+/// One row per measured cell; maps are `key:value` pairs joined by `;`.
+pub fn render(results: &Results) -> String {
+    let mut out = format!("{HEADER}\n");
+    let pairs = |m: Vec<(String, u64)>| {
+        m.iter()
+            .map(|(k, v)| format!("{k}:{v}"))
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    for c in &results.cells {
+        let l = &c.load;
+        let (lat, e) = (&l.latency_us, &l.error_kinds);
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{:.3},{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{}",
+            c.strategy,
+            c.cores,
+            c.workload.name(),
+            c.repeat,
+            c.workers,
+            l.connections,
+            l.duration_s,
+            l.sent,
+            l.requests,
+            l.rps,
+            lat.p50,
+            lat.p90,
+            lat.p99,
+            lat.p999,
+            lat.max,
+            l.errors,
+            e.connect,
+            e.reset,
+            e.timeout,
+            e.protocol,
+            pairs(l.non_2xx.iter().map(|(k, v)| (k.to_string(), *v)).collect()),
+            l.in_flight_at_end,
+            pairs(l.per_worker.iter().map(|(k, v)| (k.clone(), *v)).collect()),
+            c.shared_cpus,
+            c.isolated,
+            l.client_cpu_busy,
+            l.client_saturated
+        );
+    }
+    out
+}

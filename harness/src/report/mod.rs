@@ -1,0 +1,187 @@
+//! The results of a run and their exporters: one small trait, one file per format.
+
+pub mod csv;
+pub mod json;
+pub mod markdown;
+pub mod svg;
+pub mod table;
+
+use crate::cell::CellResult;
+use crate::config::{Config, Workload};
+use crate::machine::Machine;
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Results {
+    pub lbbench_version: String,
+    pub git_commit: Option<String>,
+    pub started_at: String,
+    pub machine: Machine,
+    /// Cells ran in private network namespaces (as root) rather than on the host's loopback.
+    pub isolated: bool,
+    pub config_path: String,
+    pub config: Config,
+    pub skipped: Vec<Skipped>,
+    pub failures: Vec<Failure>,
+    pub cells: Vec<CellResult>,
+}
+
+/// A strategy that did not run at all, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Skipped {
+    pub strategy: String,
+    pub reason: String,
+}
+
+/// A cell that did not produce a measurement, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Failure {
+    pub strategy: String,
+    pub cores: usize,
+    pub workload: Workload,
+    pub repeat: usize,
+    pub error: String,
+}
+
+/// One plotted point: the median over repeats of a (strategy, cores, workload) cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub strategy: String,
+    pub cores: usize,
+    pub workload: Workload,
+    pub runs: usize,
+    pub rps: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub errors: u64,
+    pub per_worker: Vec<(String, u64)>,
+    pub shared_cpus: bool,
+    pub client_saturated: bool,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => v[n / 2],
+        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+impl Results {
+    /// Strategies in the order they first appear, for stable legends and colours.
+    pub fn strategies(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for c in &self.cells {
+            if !names.contains(&c.strategy) {
+                names.push(c.strategy.clone());
+            }
+        }
+        names
+    }
+
+    pub fn workloads(&self) -> Vec<Workload> {
+        let mut w: Vec<Workload> = self.cells.iter().map(|c| c.workload).collect();
+        w.sort();
+        w.dedup();
+        w
+    }
+
+    /// Medians over repeats, ordered by workload, strategy, cores.
+    pub fn points(&self) -> Vec<Point> {
+        let mut keys: Vec<(Workload, usize, usize)> = Vec::new();
+        let order = self.strategies();
+        for c in &self.cells {
+            let s = order.iter().position(|n| n == &c.strategy).unwrap_or(0);
+            if !keys.contains(&(c.workload, s, c.cores)) {
+                keys.push((c.workload, s, c.cores));
+            }
+        }
+        keys.sort();
+        keys.into_iter()
+            .map(|(workload, s, cores)| {
+                let runs: Vec<&CellResult> = self
+                    .cells
+                    .iter()
+                    .filter(|c| {
+                        c.workload == workload && c.strategy == order[s] && c.cores == cores
+                    })
+                    .collect();
+                let pick = |f: fn(&CellResult) -> f64| median(runs.iter().map(|c| f(c)).collect());
+                let mut per_worker: Vec<(String, u64)> = Vec::new();
+                for c in &runs {
+                    for (w, n) in &c.load.per_worker {
+                        match per_worker.iter_mut().find(|(k, _)| k == w) {
+                            Some((_, m)) => *m += n,
+                            None => per_worker.push((w.clone(), *n)),
+                        }
+                    }
+                }
+                per_worker.sort();
+                Point {
+                    strategy: order[s].clone(),
+                    cores,
+                    workload,
+                    runs: runs.len(),
+                    rps: pick(|c| c.load.rps),
+                    p50_us: pick(|c| c.load.latency_us.p50 as f64),
+                    p99_us: pick(|c| c.load.latency_us.p99 as f64),
+                    errors: runs.iter().map(|c| c.load.errors).sum(),
+                    per_worker,
+                    shared_cpus: runs.iter().any(|c| c.shared_cpus),
+                    client_saturated: runs.iter().any(|c| c.load.client_saturated),
+                }
+            })
+            .collect()
+    }
+}
+
+/// An output format. Exporters run after every cell, so a late failure loses nothing.
+pub trait Exporter {
+    /// Writes this format into `dir`; returns the files written.
+    fn export(&self, results: &Results, dir: &Path) -> Result<Vec<PathBuf>>;
+}
+
+/// Every file format `lbbench run` writes.
+pub fn exporters() -> Vec<Box<dyn Exporter>> {
+    vec![
+        Box::new(json::Json),
+        Box::new(csv::Csv),
+        Box::new(markdown::Markdown),
+        Box::new(svg::Svg),
+    ]
+}
+
+/// Writes `results` in every format; returns the files written.
+pub fn export_all(results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut files = Vec::new();
+    for e in exporters() {
+        files.extend(e.export(results, dir)?);
+    }
+    Ok(files)
+}
+
+/// Formats microseconds as milliseconds for people.
+pub fn ms(us: f64) -> String {
+    format!("{:.2}", us / 1000.0)
+}
+
+/// "49/51" — each worker's share of responses in percent, by worker id.
+pub fn shares(per_worker: &[(String, u64)]) -> String {
+    let total: u64 = per_worker.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return "-".into();
+    }
+    per_worker
+        .iter()
+        .map(|(_, n)| format!("{:.0}", *n as f64 * 100.0 / total as f64))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+pub(crate) mod fixture;

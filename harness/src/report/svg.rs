@@ -1,0 +1,219 @@
+//! The figures: one function per figure taking a path; size, fonts and palette shared.
+
+use super::{Exporter, Point, Results};
+use crate::config::Workload;
+use anyhow::{anyhow, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+
+const SIZE: (u32, u32) = (960, 600);
+const WIDE: (u32, u32) = (1280, 600);
+const FONT: &str = "sans-serif";
+const TITLE_PX: u32 = 24;
+const SUBTITLE_PX: u32 = 14;
+const LABEL_PX: u32 = 15;
+/// Distinct, colour-blind-friendly hues (Tableau 10, then two more).
+const PALETTE: [RGBColor; 12] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+    RGBColor(0, 0, 128),
+    RGBColor(128, 64, 0),
+];
+const NOTE: &str =
+    "hollow marker: client and server shared CPUs · red cross: client saturated (≥ 90 % busy)";
+
+pub struct Svg;
+
+impl Exporter for Svg {
+    fn export(&self, results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        for w in results.workloads() {
+            let path = dir.join(format!("throughput-{}.svg", w.name()));
+            throughput(results, w, &path)?;
+            files.push(path);
+            let path = dir.join(format!("latency-{}.svg", w.name()));
+            latency(results, w, &path)?;
+            files.push(path);
+        }
+        Ok(files)
+    }
+}
+
+/// Requests per second against server cores, a line per strategy.
+pub fn throughput(results: &Results, workload: Workload, path: &Path) -> Result<()> {
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    let area = frame(
+        &root,
+        results,
+        &format!("Throughput — {} workload", workload.name()),
+    )?;
+    panel(&area, results, workload, "", "requests per second", |p| {
+        p.rps
+    })?;
+    root.present()
+        .map_err(|e| anyhow!("writing {}: {e}", path.display()))
+}
+
+/// Median p50 and p99 latency against server cores, a line per strategy, one panel each.
+pub fn latency(results: &Results, workload: Workload, path: &Path) -> Result<()> {
+    let root = SVGBackend::new(path, WIDE).into_drawing_area();
+    let area = frame(
+        &root,
+        results,
+        &format!("Latency — {} workload", workload.name()),
+    )?;
+    let (left, right) = area.split_horizontally(WIDE.0 / 2);
+    panel(&left, results, workload, "p50", "p50 latency (ms)", |p| {
+        p.p50_us / 1000.0
+    })?;
+    panel(&right, results, workload, "p99", "p99 latency (ms)", |p| {
+        p.p99_us / 1000.0
+    })?;
+    root.present()
+        .map_err(|e| anyhow!("writing {}: {e}", path.display()))
+}
+
+/// White background, title, the machine and run as subtitle, the marker legend as footer.
+fn frame<'a>(
+    root: &DrawingArea<SVGBackend<'a>, Shift>,
+    r: &Results,
+    title: &str,
+) -> Result<DrawingArea<SVGBackend<'a>, Shift>> {
+    root.fill(&WHITE)?;
+    let area = root.titled(title, (FONT, TITLE_PX))?;
+    let m = &r.machine;
+    let load = &r.config.load;
+    let subtitle = format!(
+        "{} · {} CPUs · Linux {} · {} connections · {:?} per cell · {}",
+        m.cpu_model,
+        m.cpus,
+        m.kernel,
+        load.connections,
+        load.duration,
+        if r.config.sweep.repeats > 1 {
+            format!("median of {} runs", r.config.sweep.repeats)
+        } else {
+            "1 run".into()
+        }
+    );
+    let area = area.titled(
+        &subtitle,
+        (FONT, SUBTITLE_PX).into_font().color(&RGBColor(90, 90, 90)),
+    )?;
+    let (body, footer) = area.split_vertically(area.dim_in_pixel().1 - 22);
+    footer.draw_text(
+        NOTE,
+        &(FONT, 12).into_font().color(&RGBColor(90, 90, 90)),
+        (12, 4),
+    )?;
+    Ok(body)
+}
+
+/// One chart: `value` of each strategy's median points against cores.
+fn panel(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    r: &Results,
+    workload: Workload,
+    caption: &str,
+    y_desc: &str,
+    value: impl Fn(&Point) -> f64,
+) -> Result<()> {
+    let points: Vec<Point> = r
+        .points()
+        .into_iter()
+        .filter(|p| p.workload == workload)
+        .collect();
+    let cores: Vec<i32> = {
+        let mut c: Vec<i32> = points.iter().map(|p| p.cores as i32).collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    };
+    let (lo, hi) = (
+        cores.first().copied().unwrap_or(1),
+        cores.last().copied().unwrap_or(1),
+    );
+    let top = points.iter().map(&value).fold(0.0, f64::max).max(1e-9) * 1.15;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, LABEL_PX + 3))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(84)
+        .build_cartesian_2d((lo - 1)..(hi + 1), 0.0..top)?;
+    chart
+        .configure_mesh()
+        .x_desc("server cores (CPU budget of every process of the strategy)")
+        .y_desc(y_desc)
+        .x_labels((hi - lo + 3) as usize)
+        .x_label_formatter(&|x| {
+            if cores.contains(x) {
+                x.to_string()
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|y| human(*y))
+        .label_style((FONT, LABEL_PX))
+        .axis_desc_style((FONT, LABEL_PX))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    for (i, name) in r.strategies().iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let mine: Vec<&Point> = points.iter().filter(|p| &p.strategy == name).collect();
+        let xy = |p: &Point| (p.cores as i32, value(p));
+        chart
+            .draw_series(LineSeries::new(
+                mine.iter().map(|p| xy(p)),
+                color.stroke_width(2),
+            ))?
+            .label(name.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
+            });
+        chart.draw_series(mine.iter().map(|p| {
+            let style = if p.shared_cpus {
+                color.stroke_width(2)
+            } else {
+                color.filled()
+            };
+            Circle::new(xy(p), 5, style)
+        }))?;
+        chart.draw_series(
+            mine.iter()
+                .filter(|p| p.client_saturated)
+                .map(|p| Cross::new(xy(p), 8, RED.stroke_width(2))),
+        )?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT, LABEL_PX - 1))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()?;
+    Ok(())
+}
+
+/// 12000 → "12k", 1.5 → "1.5".
+fn human(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if v >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if v >= 1e3 {
+        format!("{:.1}k", v / 1e3)
+    } else if v >= 10.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}

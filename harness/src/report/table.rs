@@ -1,0 +1,83 @@
+//! The summary people read in the terminal (and, as markdown, in results/summary.md).
+
+use super::{ms, shares, Results};
+
+/// Rows of the summary: one per (workload, strategy, cores), medians over repeats.
+pub fn rows(results: &Results) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let header = vec![
+        "workload",
+        "strategy",
+        "cores",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "per-worker %",
+        "notes",
+    ];
+    let rows = results
+        .points()
+        .into_iter()
+        .map(|p| {
+            let mut notes = Vec::new();
+            if p.runs > 1 {
+                notes.push(format!("median of {}", p.runs));
+            }
+            if p.shared_cpus {
+                notes.push("client shared server CPUs".to_string());
+            }
+            if p.client_saturated {
+                notes.push("CLIENT SATURATED".to_string());
+            }
+            vec![
+                p.workload.name().to_string(),
+                p.strategy,
+                p.cores.to_string(),
+                format!("{:.0}", p.rps),
+                ms(p.p50_us),
+                ms(p.p99_us),
+                p.errors.to_string(),
+                shares(&p.per_worker),
+                notes.join("; "),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+/// A plain-text table with aligned columns.
+pub fn render(results: &Results) -> String {
+    let (header, rows) = rows(results);
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        padded.join("  ").trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.iter().map(|h| h.to_string()).collect());
+    out += &line(widths.iter().map(|w| "-".repeat(*w)).collect());
+    for r in rows {
+        out += &line(r);
+    }
+    for s in &results.skipped {
+        out += &format!("skipped {}: {}\n", s.strategy, s.reason);
+    }
+    for f in &results.failures {
+        let first = f.error.lines().next().unwrap_or("");
+        out += &format!(
+            "failed {} cores={} {}: {first}\n",
+            f.strategy,
+            f.cores,
+            f.workload.name()
+        );
+    }
+    out
+}

@@ -1,0 +1,308 @@
+//! The sweep: pick strategies, build them, run every cell in its own child process, export after
+//! each cell.
+
+use crate::cell::{self, CellSpec};
+use crate::config::Config;
+use crate::machine::{self, Machine};
+use crate::manifest::{Layout, Slot, Strategy};
+use crate::report::{self, Failure, Results, Skipped};
+use crate::sandbox;
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Port every strategy serves on inside a cell's private namespace (nothing else lives there).
+const ISOLATED_PORT: u16 = 8080;
+
+pub struct Plan<'a> {
+    pub config: &'a Config,
+    pub config_path: &'a Path,
+    pub layout: &'a Layout,
+    pub out_dir: &'a Path,
+}
+
+/// Keeps the strategies the config names (all when it names none); unknown names are an error.
+pub fn select(all: Vec<Strategy>, wanted: &[String]) -> Result<Vec<Strategy>> {
+    if wanted.is_empty() {
+        return Ok(all);
+    }
+    let known: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+    if let Some(bad) = wanted.iter().find(|w| !known.contains(&w.as_str())) {
+        bail!(
+            "unknown strategy {bad:?}; known strategies: {}",
+            known.join(", ")
+        );
+    }
+    Ok(all
+        .into_iter()
+        .filter(|s| wanted.contains(&s.name))
+        .collect())
+}
+
+/// Splits strategies into runnable ones and skipped ones (with the reason).
+pub fn available(all: Vec<Strategy>) -> (Vec<Strategy>, Vec<Skipped>) {
+    let root = sandbox::is_root();
+    let (mut ok, mut skipped) = (Vec::new(), Vec::new());
+    for s in all {
+        match s.unavailable(root) {
+            None => ok.push(s),
+            Some(reason) => skipped.push(Skipped {
+                strategy: s.name,
+                reason,
+            }),
+        }
+    }
+    (ok, skipped)
+}
+
+/// Runs each distinct build command once; strategies whose build fails are skipped.
+pub fn build(all: Vec<Strategy>, layout: &Layout, skipped: &mut Vec<Skipped>) -> Vec<Strategy> {
+    let mut done: Vec<(Vec<String>, Option<String>)> = Vec::new();
+    let mut ok = Vec::new();
+    for s in all {
+        let failure = match s.build_argv(layout) {
+            None => None,
+            Some(argv) => match done.iter().find(|(a, _)| a == &argv) {
+                Some((_, f)) => f.clone(),
+                None => {
+                    eprintln!("building {}: {}", s.name, argv.join(" "));
+                    let f = run_build(&argv, &layout.root)
+                        .err()
+                        .map(|e| format!("{e:#}"));
+                    done.push((argv, f.clone()));
+                    f
+                }
+            },
+        };
+        match failure {
+            None => ok.push(s),
+            Some(reason) => skipped.push(Skipped {
+                strategy: s.name,
+                reason: format!("build failed: {reason}"),
+            }),
+        }
+    }
+    ok
+}
+
+fn run_build(argv: &[String], root: &Path) -> Result<()> {
+    let out = Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(root)
+        .output()
+        .with_context(|| format!("running {}", argv[0]))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err
+            .lines()
+            .rev()
+            .take(15)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        bail!("`{}` failed:\n{}", argv.join(" "), tail.join("\n"));
+    }
+    Ok(())
+}
+
+/// One cell to measure.
+struct Job<'a> {
+    strategy: &'a Strategy,
+    cores: usize,
+    workload: crate::config::Workload,
+    repeat: usize,
+}
+
+/// Measures every cell, strategies interleaved innermost so they are compared side by side in time.
+pub fn sweep(plan: &Plan, strategies: &[Strategy], skipped: Vec<Skipped>) -> Result<Results> {
+    let sweep = &plan.config.sweep;
+    let isolated = sandbox::is_root();
+    let mut results = Results {
+        lbbench_version: env!("CARGO_PKG_VERSION").into(),
+        git_commit: git_commit(&plan.layout.root),
+        started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        machine: Machine::detect(),
+        isolated,
+        config_path: plan.config_path.display().to_string(),
+        config: plan.config.clone(),
+        skipped,
+        failures: Vec::new(),
+        cells: Vec::new(),
+    };
+    for s in &results.skipped {
+        eprintln!("skipping {}: {}", s.strategy, s.reason);
+    }
+    if !isolated {
+        eprintln!("not root: cells run on the host's loopback, without private network namespaces");
+    }
+    let mut jobs = Vec::new();
+    for &cores in &sweep.cores {
+        for &workload in &sweep.workloads {
+            for repeat in 0..sweep.repeats {
+                for strategy in strategies {
+                    jobs.push(Job {
+                        strategy,
+                        cores,
+                        workload,
+                        repeat,
+                    });
+                }
+            }
+        }
+    }
+    let allowed = machine::allowed_cpus();
+    let bar = progress(jobs.len() as u64);
+    for job in &jobs {
+        let label = format!(
+            "{} cores={} {}",
+            job.strategy.name,
+            job.cores,
+            job.workload.name()
+        );
+        bar.set_message(label.clone());
+        match measure(plan, job, &allowed, isolated) {
+            Ok(cell) => {
+                let l = &cell.load;
+                let mut line = format!(
+                    "{label}: {:.0} req/s, p50 {} ms, p99 {} ms, {} errors, per-worker {}",
+                    l.rps,
+                    report::ms(l.latency_us.p50 as f64),
+                    report::ms(l.latency_us.p99 as f64),
+                    l.errors,
+                    report::shares(
+                        &l.per_worker
+                            .iter()
+                            .map(|(k, v)| (k.clone(), *v))
+                            .collect::<Vec<_>>()
+                    )
+                );
+                if l.client_saturated {
+                    line += " — WARNING: client saturated, the figure may be the client's limit";
+                }
+                say(&bar, line);
+                results.cells.push(cell);
+            }
+            Err(e) => {
+                say(&bar, format!("{label}: FAILED: {e:#}"));
+                results.failures.push(Failure {
+                    strategy: job.strategy.name.clone(),
+                    cores: job.cores,
+                    workload: job.workload,
+                    repeat: job.repeat,
+                    error: format!("{e:#}"),
+                });
+            }
+        }
+        report::export_all(&results, plan.out_dir)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(results)
+}
+
+fn measure(plan: &Plan, job: &Job, allowed: &[usize], isolated: bool) -> Result<cell::CellResult> {
+    let Some((server_cpus, client_cpus)) = machine::split_cpus(allowed, job.cores) else {
+        bail!(
+            "needs {} CPUs, this machine lets lbbench use {}",
+            job.cores,
+            allowed.len()
+        );
+    };
+    let run_dir = tempdir(&job.strategy.name)?;
+    let port = if isolated {
+        ISOLATED_PORT
+    } else {
+        sandbox::free_port()?
+    };
+    let workers = job.cores * plan.config.sweep.workers_per_core;
+    let slot = Slot {
+        workers,
+        port,
+        cpus: hello::process::format_cpus(&server_cpus),
+        host: "127.0.0.1".into(),
+        run_dir: run_dir.clone(),
+    };
+    let launch = job
+        .strategy
+        .launch(&slot, plan.layout)
+        .map_err(anyhow::Error::msg)?;
+    let spec = CellSpec {
+        strategy: job.strategy.name.clone(),
+        cores: job.cores,
+        workload: job.workload,
+        repeat: job.repeat,
+        workers,
+        launch,
+        cwd: plan.layout.root.clone(),
+        run_dir: run_dir.clone(),
+        port,
+        isolated,
+        server_cpus,
+        client_cpus,
+        load: plan.config.load.clone(),
+        server: plan.config.server.clone(),
+    };
+    let result = cell::run_in_child(&spec);
+    let _ = std::fs::remove_dir_all(&run_dir);
+    result
+}
+
+/// A fresh private directory for one cell's generated configs, pid files and logs.
+fn tempdir(name: &str) -> Result<PathBuf> {
+    let base = std::env::temp_dir();
+    for i in 0..1000u32 {
+        let dir = base.join(format!("lbbench-{}-{name}-{i}", std::process::id()));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+        }
+    }
+    bail!("cannot create a run directory under {}", base.display())
+}
+
+/// A line above the bar, or on stderr when the bar is hidden (not a terminal).
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
+fn progress(len: u64) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} cells · ETA {eta} · {msg}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn git_commit(root: &Path) -> Option<String> {
+    let out = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(root)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mut commit = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let dirty = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .current_dir(root)
+        .output()
+        .ok()?;
+    if !dirty.stdout.is_empty() {
+        commit += "-dirty";
+    }
+    Some(commit)
+}

@@ -1,0 +1,115 @@
+//! Per-cell isolation. As root, each cell process gets a fresh network namespace (its own
+//! loopback, ports, TIME_WAIT and iptables rules) and a fresh PID namespace for its children: the
+//! strategy's first process is that namespace's init, so when it dies the kernel kills every
+//! process of the strategy, whoever forked it. Both namespaces vanish with their last process.
+
+use anyhow::{Context, Result};
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, getpid, getppid, ForkResult, Pid};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Makes `cmd`'s process die with the calling thread and, when `isolate`, the init (PID 1) of
+/// fresh network and PID namespaces: when it dies, the kernel kills everything it started.
+pub fn confine(cmd: &mut Command, isolate: bool) {
+    let parent = getpid();
+    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system calls.
+    unsafe {
+        cmd.pre_exec(move || {
+            die_with(parent)?;
+            if isolate {
+                unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWPID)?;
+                // unshare(CLONE_NEWPID) moves only our future children, and a process whose children
+                // live in another PID namespace may not create threads. So fork once more: the
+                // child is PID 1 of the new namespace and goes on to exec; we stay as its waiter.
+                let me = getpid();
+                match fork()? {
+                    ForkResult::Child => die_with(me)?,
+                    ForkResult::Parent { child } => relay_exit(child),
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+fn die_with(parent: Pid) -> std::io::Result<()> {
+    // SAFETY: prctl(PR_SET_PDEATHSIG) only sets an attribute of the calling process.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // In a new PID namespace the parent is invisible (getppid() is 0); there the fork just happened.
+    let ppid = getppid();
+    if ppid != parent && ppid.as_raw() != 0 {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(1) };
+    }
+    Ok(())
+}
+
+/// The waiter's whole life: close everything but stdio (std's exec-error pipe among them, or the
+/// spawner would wait for it forever), wait for the namespace's init, exit as it did.
+fn relay_exit(child: Pid) -> ! {
+    // SAFETY: close_range, waitpid and _exit are async-signal-safe system calls.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+        loop {
+            match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, code)) => libc::_exit(code),
+                Ok(WaitStatus::Signaled(_, sig, _)) => libc::_exit(128 + sig as i32),
+                Err(nix::errno::Errno::EINTR) | Ok(_) => continue,
+                Err(_) => libc::_exit(1),
+            }
+        }
+    }
+}
+
+/// Inside a fresh network namespace: loopback up, and room for connection-per-request load.
+pub fn prepare_network() -> Result<()> {
+    loopback_up().context("bringing up loopback in the cell's network namespace")?;
+    // These sysctls are per network namespace, so they never touch the host's.
+    for (key, value) in [
+        ("ipv4/ip_local_port_range", "1024 65535"),
+        ("ipv4/tcp_tw_reuse", "1"),
+    ] {
+        std::fs::write(format!("/proc/sys/net/{key}"), value)
+            .with_context(|| format!("setting net.{key}"))?;
+    }
+    Ok(())
+}
+
+fn loopback_up() -> Result<()> {
+    let sock = nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Inet,
+        nix::sys::socket::SockType::Datagram,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    // SAFETY: ifreq is plain data; the ioctls read and write only the struct we pass.
+    unsafe {
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+            *dst = *src as libc::c_char;
+        }
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&sock);
+        if libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) < 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(fd, libc::SIOCSIFFLAGS, &req) < 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+    }
+    Ok(())
+}
+
+/// A port nobody listens on right now (for cells on the host's loopback).
+pub fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(l.local_addr()?.port())
+}
