@@ -42,39 +42,79 @@ pub async fn run(plan: &Plan, stats: &RefCell<ThreadStats>) {
         let deadline = (start + plan.timeout).min(plan.end);
         let outcome =
             tokio::time::timeout_at(deadline.into(), exchange(plan, &mut stream, &mut buf)).await;
-        let mut st = stats.borrow_mut();
-        st.sent += measured as u64;
-        match outcome {
-            Ok(Ok(r)) => {
-                if measured {
-                    let micros = start.elapsed().as_micros() as u64;
-                    st.response(r.status, r.worker.map(|w| &buf[w]), micros);
-                }
-                if r.close || !plan.keepalive {
-                    stream = None;
-                }
-            }
-            Ok(Err(kind)) => {
+        let next = record(
+            plan,
+            &mut stats.borrow_mut(),
+            outcome,
+            &buf,
+            start,
+            measured,
+            deadline,
+        );
+        match next {
+            Next::Reconnect => stream = None,
+            Next::Backoff => {
                 stream = None;
-                if measured {
-                    st.error(kind);
-                }
-                drop(st);
-                if kind == ErrorKind::Connect {
-                    // A refused connect returns at once; don't spin on a server that is gone.
-                    tokio::time::sleep(Duration::from_millis(1)).await;
+                // A refused connect returns at once; don't spin on a server that is gone.
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            Next::Keep => {}
+        }
+    }
+}
+
+/// What the connection does after an exchange.
+enum Next {
+    /// Send the next request on the same connection.
+    Keep,
+    /// Open a new connection for the next request.
+    Reconnect,
+    /// The connect itself failed: pause briefly, then reconnect.
+    Backoff,
+}
+
+/// Books one exchange into `st` (only if it started in the measured window).
+fn record(
+    plan: &Plan,
+    st: &mut ThreadStats,
+    outcome: Result<Result<Response, ErrorKind>, tokio::time::error::Elapsed>,
+    buf: &[u8],
+    start: Instant,
+    measured: bool,
+    deadline: Instant,
+) -> Next {
+    st.sent += measured as u64;
+    match outcome {
+        Ok(Ok(r)) => {
+            if measured {
+                let micros = start.elapsed().as_micros() as u64;
+                st.response(r.status, r.worker.map(|w| &buf[w]), micros);
+            }
+            if r.close || !plan.keepalive {
+                Next::Reconnect
+            } else {
+                Next::Keep
+            }
+        }
+        Ok(Err(kind)) => {
+            if measured {
+                st.error(kind);
+            }
+            if kind == ErrorKind::Connect {
+                Next::Backoff
+            } else {
+                Next::Reconnect
+            }
+        }
+        Err(_elapsed) => {
+            if measured {
+                if deadline == plan.end && start + plan.timeout > plan.end {
+                    st.in_flight_at_end += 1;
+                } else {
+                    st.error(ErrorKind::Timeout);
                 }
             }
-            Err(_elapsed) => {
-                stream = None;
-                if measured {
-                    if deadline == plan.end && start + plan.timeout > plan.end {
-                        st.in_flight_at_end += 1;
-                    } else {
-                        st.error(ErrorKind::Timeout);
-                    }
-                }
-            }
+            Next::Reconnect
         }
     }
 }

@@ -185,3 +185,6 @@ pub fn shares(per_worker: &[(String, u64)]) -> String {
 
 #[cfg(test)]
 pub(crate) mod fixture;
+
+#[cfg(test)]
+mod tests;

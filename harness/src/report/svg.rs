@@ -211,7 +211,7 @@ fn human(v: f64) -> String {
         format!("{:.0}k", v / 1e3)
     } else if v >= 1e3 {
         format!("{:.1}k", v / 1e3)
-    } else if v >= 10.0 {
+    } else if v >= 10.0 || v == 0.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")

@@ -6,6 +6,7 @@ pub mod conn;
 pub mod fdpass;
 pub mod http;
 pub mod process;
+pub mod testkit;
 pub mod worker;
 
 pub use args::StrategyArgs;

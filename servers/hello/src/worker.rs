@@ -64,7 +64,7 @@ pub fn serve_channel(chan: OwnedFd, id: usize, idle: Duration) -> Result<()> {
         let chan = register(chan)?;
         loop {
             let mut ready = chan.readable().await?;
-            match ready.try_io(|c| recv_fd(c)) {
+            match ready.try_io(recv_fd) {
                 Ok(Ok(Some(fd))) => {
                     let stream = std::net::TcpStream::from(fd);
                     stream.set_nonblocking(true)?;

@@ -1,0 +1,124 @@
+use super::*;
+
+#[test]
+fn points_take_the_median_over_repeats() {
+    let points = fixture::results().points();
+    assert_eq!(points.len(), 4);
+    let p = &points[0];
+    assert_eq!((p.strategy.as_str(), p.cores, p.runs), ("alpha", 1, 3));
+    assert_eq!(p.rps, 1001.0, "median of 1000, 1001, 1002");
+    assert_eq!(p.p99_us, 301.0);
+    assert_eq!(shares(&points[1].per_worker), "50/50");
+}
+
+#[test]
+fn json_has_the_documented_shape_and_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = fixture::results();
+    let files = json::Json.export(&r, dir.path()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    for key in [
+        "machine",
+        "config",
+        "git_commit",
+        "cells",
+        "skipped",
+        "failures",
+        "isolated",
+    ] {
+        assert!(v.get(key).is_some(), "results.json lacks {key}");
+    }
+    for key in ["kernel", "cpu_model", "cpus"] {
+        assert!(v["machine"].get(key).is_some(), "machine lacks {key}");
+    }
+    let cell = &v["cells"][0];
+    for key in [
+        "strategy",
+        "cores",
+        "workload",
+        "connections",
+        "rps",
+        "latency_us",
+        "errors",
+        "per_worker",
+        "shared_cpus",
+        "client_saturated",
+        "sent",
+        "in_flight_at_end",
+    ] {
+        assert!(cell.get(key).is_some(), "a cell lacks {key}: {cell}");
+    }
+    for key in ["p50", "p90", "p99", "p999", "max"] {
+        assert!(cell["latency_us"][key].is_u64(), "latency_us lacks {key}");
+    }
+    assert_eq!(cell["workload"], "keepalive");
+    assert_eq!(json::read(&files[0]).unwrap(), r);
+}
+
+#[test]
+fn csv_has_one_row_per_cell_and_a_stable_header() {
+    let r = fixture::results();
+    let text = csv::render(&r);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], csv::HEADER);
+    assert_eq!(lines.len(), 1 + r.cells.len());
+    let columns = csv::HEADER.split(',').count();
+    for l in &lines[1..] {
+        assert_eq!(l.split(',').count(), columns, "{l}");
+    }
+    assert!(
+        lines[1]
+            .starts_with("alpha,1,keepalive,0,1,8,1.000,1001,1000,1000.0,100,150,300,500,900,0,"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[4].contains(",0:1000;1:1000,"), "{}", lines[4]);
+}
+
+#[test]
+fn svgs_are_written_with_titles_axes_and_legend() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = svg::Svg.export(&fixture::results(), dir.path()).unwrap();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["throughput-keepalive.svg", "latency-keepalive.svg"]);
+    let t = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(t.starts_with("<svg"), "not an SVG");
+    for text in [
+        "Throughput — keepalive workload",
+        "requests per second",
+        "server cores",
+        "alpha",
+        "beta",
+        "Test CPU",
+    ] {
+        assert!(t.contains(text), "throughput SVG lacks {text:?}");
+    }
+    let l = std::fs::read_to_string(&files[1]).unwrap();
+    for text in [
+        "Latency — keepalive workload",
+        "p50 latency (ms)",
+        "p99 latency (ms)",
+        "alpha",
+    ] {
+        assert!(l.contains(text), "latency SVG lacks {text:?}");
+    }
+}
+
+#[test]
+fn table_and_markdown_show_medians_notes_and_skips() {
+    let r = fixture::results();
+    let t = table::render(&r);
+    assert!(
+        t.contains("median of 3")
+            && t.contains("CLIENT SATURATED")
+            && t.contains("client shared server CPUs"),
+        "{t}"
+    );
+    assert!(t.contains("skipped gamma: needs nginx"), "{t}");
+    let m = markdown::render(&r);
+    assert!(m.contains("| keepalive | beta | 2 | 4001 |"), "{m}");
+}

@@ -1,0 +1,141 @@
+//! The load generator against real local servers: every request accounted for.
+
+use lbbench::load::{run, LoadOptions, LoadReport};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn options(port: u16, keepalive: bool) -> LoadOptions {
+    LoadOptions {
+        addr: ([127, 0, 0, 1], port).into(),
+        host: "test".into(),
+        path: "/".into(),
+        connections: 8,
+        threads: 2,
+        cpus: Vec::new(),
+        duration: Duration::from_millis(400),
+        warmup: Duration::ZERO,
+        timeout: Duration::from_secs(2),
+        keepalive,
+    }
+}
+
+/// A thread-per-connection server that counts the responses it writes.
+fn counting_server() -> (u16, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = Arc::new(AtomicU64::new(0));
+    let count = served.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let count = count.clone();
+            std::thread::spawn(move || {
+                let mut s = stream;
+                let mut buf = [0u8; 4096];
+                let mut pending = Vec::new();
+                loop {
+                    let n = match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    pending.extend_from_slice(&buf[..n]);
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let close =
+                            String::from_utf8_lossy(&pending[..end]).contains("Connection: close");
+                        pending.drain(..end + 4);
+                        let resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker: c\r\n\r\nok";
+                        if s.write_all(resp.as_bytes()).is_err() {
+                            return;
+                        }
+                        count.fetch_add(1, Ordering::SeqCst);
+                        if close {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (port, served)
+}
+
+fn assert_accounted(r: &LoadReport) {
+    assert_eq!(
+        r.sent,
+        r.requests + r.errors + r.in_flight_at_end,
+        "every request accounted for: {r:?}"
+    );
+    assert_eq!(r.requests, r.ok + r.non_2xx.values().sum::<u64>());
+}
+
+#[test]
+fn keepalive_and_close_counts_match_the_server() {
+    for keepalive in [true, false] {
+        let (port, served) = counting_server();
+        let r = run(&options(port, keepalive)).unwrap();
+        assert_accounted(&r);
+        assert!(
+            r.requests > 100,
+            "keepalive={keepalive}: only {} responses",
+            r.requests
+        );
+        assert_eq!(r.errors, 0, "keepalive={keepalive}: {:?}", r.error_kinds);
+        assert_eq!(r.per_worker["c"], r.requests);
+        // Let in-flight responses land, then compare with what the server wrote.
+        std::thread::sleep(Duration::from_millis(100));
+        let served = served.load(Ordering::SeqCst);
+        assert!(
+            served >= r.requests && served <= r.sent,
+            "keepalive={keepalive}: server wrote {served}, client counted {} of {} sent",
+            r.requests,
+            r.sent
+        );
+        assert!(
+            r.latency_us.p50 > 0
+                && r.latency_us.p50 <= r.latency_us.p99
+                && r.latency_us.p99 <= r.latency_us.max
+        );
+    }
+}
+
+#[test]
+fn hello_worker_answers_every_request_from_its_id() {
+    let listener = hello::worker::bind("127.0.0.1:0".parse().unwrap(), false).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || hello::worker::serve_listener(listener, 3, Duration::from_secs(5)));
+    for keepalive in [true, false] {
+        let r = run(&options(port, keepalive)).unwrap();
+        assert_accounted(&r);
+        assert_eq!(r.errors, 0, "{:?}", r.error_kinds);
+        assert_eq!(r.per_worker.keys().collect::<Vec<_>>(), ["3"]);
+        assert_eq!(r.per_worker["3"], r.ok);
+    }
+}
+
+#[test]
+fn refused_connections_are_counted_as_connect_errors() {
+    let port = hello::testkit::free_port();
+    let mut o = options(port, true);
+    o.duration = Duration::from_millis(200);
+    let r = run(&o).unwrap();
+    assert_accounted(&r);
+    assert_eq!(r.requests, 0);
+    assert!(r.error_kinds.connect > 0, "{r:?}");
+    assert_eq!(r.error_kinds.connect, r.errors);
+}
+
+#[test]
+fn a_server_that_never_answers_gives_timeouts() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut o = options(port, true);
+    o.connections = 2;
+    o.timeout = Duration::from_millis(100);
+    let r = run(&o).unwrap();
+    drop(listener);
+    assert_accounted(&r);
+    assert_eq!(r.requests, 0);
+    assert!(r.error_kinds.timeout >= 2, "{r:?}");
+}

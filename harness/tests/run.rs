@@ -1,0 +1,284 @@
+//! `lbbench` end to end: discovery of a new strategy directory, a full tiny sweep, failures that
+//! do not stop the sweep, and nothing left behind after kill -9.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const TINY: &str = r#"
+[sweep]
+cores = [1]
+workloads = ["keepalive", "close"]
+[load]
+connections = 8
+duration = "400ms"
+warmup = "100ms"
+[server]
+ready_timeout = "10s"
+stop_grace = "1s"
+"#;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Builds a workspace binary (debug) once and returns the directory it is in.
+fn debug_bin(package: &str) -> PathBuf {
+    static BUILD: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = BUILD.lock().unwrap();
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", package])
+        .current_dir(workspace())
+        .status()
+        .unwrap();
+    assert!(status.success(), "cargo build -p {package} failed");
+    Path::new(env!("CARGO_BIN_EXE_lbbench"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A temporary repository layout: servers/<dir>/strategy.toml for each (dir, manifest).
+fn servers(manifests: &[(&str, String)]) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    for (dir, text) in manifests {
+        let d = root.path().join("servers").join(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("strategy.toml"), text).unwrap();
+    }
+    std::fs::write(root.path().join("tiny.toml"), TINY).unwrap();
+    root
+}
+
+/// servers/reuseport/strategy.toml renamed to `name`, its build line dropped (no workspace here).
+fn copy_of_reuseport(name: &str) -> String {
+    let original =
+        std::fs::read_to_string(workspace().join("servers/reuseport/strategy.toml")).unwrap();
+    original
+        .lines()
+        .filter(|l| !l.starts_with("build"))
+        .map(|l| {
+            if l.starts_with("name") {
+                format!("name = \"{name}\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn lbbench(root: &Path, bin: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lbbench"))
+        .args(args)
+        .arg("--servers")
+        .arg(root.join("servers"))
+        .arg("--bin")
+        .arg(bin)
+        .current_dir(root)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn a_new_strategy_directory_is_listed_and_run() {
+    let bin = debug_bin("reuseport");
+    let root = servers(&[("my-copy", copy_of_reuseport("my-copy"))]);
+    let list = lbbench(root.path(), &bin, &["list"]);
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    assert!(text(&list.stdout).contains("my-copy") && text(&list.stdout).contains("available"));
+
+    let out = lbbench(
+        root.path(),
+        &bin,
+        &["run", "-c", "tiny.toml", "--out", "res"],
+    );
+    assert!(
+        out.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.path().join("res/results.json")).unwrap(),
+    )
+    .unwrap();
+    let cells = results["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2, "{results}");
+    for c in cells {
+        assert_eq!(c["strategy"], "my-copy");
+        assert!(c["rps"].as_f64().unwrap() > 0.0, "{c}");
+        assert_eq!(
+            c["per_worker"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["0"],
+            "{c}"
+        );
+        if c["workload"] == "keepalive" {
+            assert_eq!(c["errors"], 0, "{c}");
+        }
+    }
+    let csv = std::fs::read_to_string(root.path().join("res/results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3);
+    for svg in [
+        "throughput-keepalive",
+        "latency-keepalive",
+        "throughput-close",
+        "latency-close",
+    ] {
+        let t = std::fs::read_to_string(root.path().join(format!("res/{svg}.svg"))).unwrap();
+        assert!(t.starts_with("<svg") && t.contains("my-copy"), "{svg}.svg");
+    }
+    assert!(
+        text(&out.stdout).contains("my-copy"),
+        "summary table: {}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn a_strategy_that_fails_to_start_is_reported_and_the_sweep_goes_on() {
+    let bin = debug_bin("reuseport");
+    let broken = "name = \"broken\"\ndescription = \"fails at once\"\nstart = \"sh -c 'echo boom-on-stderr >&2; exit 3'\"\n";
+    let root = servers(&[
+        ("broken", broken.to_string()),
+        ("good", copy_of_reuseport("good")),
+    ]);
+    let out = lbbench(
+        root.path(),
+        &bin,
+        &["run", "-c", "tiny.toml", "--out", "res"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("boom-on-stderr"),
+        "the strategy's stderr is shown: {}",
+        text(&out.stderr)
+    );
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.path().join("res/results.json")).unwrap(),
+    )
+    .unwrap();
+    let failures = results["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 2);
+    assert!(failures[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("boom-on-stderr"));
+    assert!(results["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["strategy"] == "good"));
+    assert_eq!(results["cells"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn unknown_strategies_and_unavailable_ones_are_explained() {
+    let bin = debug_bin("reuseport");
+    let needs = "name = \"needs-tool\"\ndescription = \"d\"\nstart = \"true\"\n[requires]\nprograms = [\"no-such-tool-lbbench\"]\npackages = [\"no-such-package\"]\n";
+    let root = servers(&[("a", copy_of_reuseport("alpha")), ("b", needs.to_string())]);
+    let out = lbbench(
+        root.path(),
+        &bin,
+        &["run", "-c", "tiny.toml", "--strategies", "nope"],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("unknown strategy \"nope\"") && err.contains("alpha, needs-tool"),
+        "{err}"
+    );
+    let list = text(&lbbench(root.path(), &bin, &["list"]).stdout);
+    assert!(
+        list.contains("unavailable: needs no-such-tool-lbbench on PATH"),
+        "{list}"
+    );
+    let pkgs = text(&lbbench(root.path(), &bin, &["packages"]).stdout);
+    assert_eq!(pkgs.trim(), "no-such-package");
+}
+
+/// Processes running the executable at `exe`.
+fn running(exe: &Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read_link(e.path().join("exe"))
+                .map(|p| p == exe)
+                .unwrap_or(false)
+        })
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn kill_9_of_lbbench_leaves_no_process_and_no_namespace() {
+    // A private copy of the binary, so only this test's processes match.
+    let bin_dir = tempfile::tempdir().unwrap();
+    let exe = bin_dir.path().join("reuseport");
+    std::fs::copy(debug_bin("reuseport").join("reuseport"), &exe).unwrap();
+    let long = copy_of_reuseport("victim");
+    let root = servers(&[("victim", long)]);
+    std::fs::write(root.path().join("long.toml"), TINY.replace("400ms", "30s")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lbbench"))
+        .args(["run", "-c", "long.toml", "--out", "res", "--servers"])
+        .arg(root.path().join("servers"))
+        .arg("--bin")
+        .arg(bin_dir.path())
+        .current_dir(root.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let pids = loop {
+        let pids = running(&exe);
+        if pids.len() >= 2 {
+            break pids;
+        }
+        assert!(Instant::now() < deadline, "the strategy never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let netns = std::fs::read_link(format!("/proc/{}/ns/net", pids[0])).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !running(&exe).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "left behind: {:?}",
+            running(&exe)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ours = std::fs::read_link("/proc/self/ns/net").unwrap();
+    if netns != ours {
+        let holders: Vec<_> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                std::fs::read_link(e.path().join("ns/net"))
+                    .map(|n| n == netns)
+                    .unwrap_or(false)
+            })
+            .collect();
+        assert!(
+            holders.is_empty(),
+            "the cell's network namespace {netns:?} is still held by {holders:?}"
+        );
+    } else {
+        eprintln!("not root: cells ran on the host's loopback, so there was no namespace to check");
+    }
+}

@@ -1,0 +1,116 @@
+//! The Hello World worker over real sockets: keep-alive, close, HTTP/1.0, pipelining, bad input.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// Starts one worker (id 7) on a free port in a background thread; idle timeout 300 ms.
+fn worker() -> u16 {
+    let listener = hello::worker::bind("127.0.0.1:0".parse().unwrap(), false).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        hello::worker::serve_listener(listener, 7, Duration::from_millis(300))
+    });
+    port
+}
+
+fn connect(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s
+}
+
+/// Reads until the peer closes; returns everything.
+fn read_all(s: &mut TcpStream) -> String {
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// Reads exactly `n` complete Hello World responses (each ends with the body).
+fn read_responses(s: &mut TcpStream, n: usize) -> String {
+    let mut out = String::new();
+    let mut buf = [0u8; 4096];
+    while out.matches("Hello World").count() < n {
+        let k = s.read(&mut buf).unwrap();
+        assert!(k > 0, "closed early after {out:?}");
+        out.push_str(std::str::from_utf8(&buf[..k]).unwrap());
+    }
+    out
+}
+
+#[test]
+fn keep_alive_serves_many_requests_on_one_connection() {
+    let mut s = connect(worker());
+    for _ in 0..3 {
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let r = read_responses(&mut s, 1);
+        assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
+        assert!(
+            r.contains("Content-Length: 11\r\n") && r.contains("X-Worker: 7\r\n"),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn connection_close_and_http10_close_after_the_response() {
+    let port = worker();
+    for req in [
+        "GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.0\r\n\r\n",
+    ] {
+        let mut s = connect(port);
+        s.write_all(req.as_bytes()).unwrap();
+        let r = read_all(&mut s);
+        assert!(
+            r.starts_with("HTTP/1.1 200 OK") && r.ends_with("Hello World"),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let mut s = connect(worker());
+    s.write_all(b"GET /1 HTTP/1.1\r\n\r\nHEAD /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
+    let r = read_all(&mut s);
+    assert_eq!(r.matches("HTTP/1.1 200 OK").count(), 3, "{r}");
+    assert_eq!(r.matches("Hello World").count(), 2, "HEAD has no body: {r}");
+    assert!(
+        r.ends_with("Connection: close\r\n\r\nHello World"),
+        "the close comes last: {r}"
+    );
+}
+
+#[test]
+fn malformed_requests_get_400_and_the_connection_closes() {
+    let mut s = connect(worker());
+    s.write_all(b"THIS IS NOT HTTP\r\n\r\n").unwrap();
+    let r = read_all(&mut s);
+    assert!(r.starts_with("HTTP/1.1 400 Bad Request"), "{r}");
+}
+
+#[test]
+fn oversized_headers_get_431() {
+    let mut s = connect(worker());
+    let big = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(9 * 1024));
+    // The worker may close before reading all of it; a reset on write is fine.
+    let _ = s.write_all(big.as_bytes());
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let r = String::from_utf8_lossy(&out);
+    assert!(r.starts_with("HTTP/1.1 431 "), "{r}");
+}
+
+#[test]
+fn idle_connections_are_closed() {
+    let mut s = connect(worker());
+    let t = Instant::now();
+    assert_eq!(read_all(&mut s), "", "no bytes before the idle close");
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "closed after {:?}",
+        t.elapsed()
+    );
+}
