@@ -124,7 +124,7 @@ impl Default for Output {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}")]
     Read {
         path: String,
         source: std::io::Error,
