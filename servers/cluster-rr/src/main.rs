@@ -8,7 +8,11 @@ use hello::{process, worker, StrategyArgs};
 use std::os::fd::{AsRawFd, OwnedFd};
 use tokio::net::TcpListener;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    hello::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let args = StrategyArgs::parse();
     args.apply()?;
     let listener = worker::bind(args.addr(), false)?;

@@ -63,6 +63,24 @@ pub fn die_with(parent: Pid) {
     }
 }
 
+/// Spawns a program that is SIGKILLed if this process dies, even by SIGKILL.
+pub fn spawn_tied(cmd: &mut std::process::Command) -> Result<Pid> {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure only makes one system call.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {:?}: is it installed?", cmd.get_program()))?;
+    Ok(Pid::from_raw(child.id() as i32))
+}
+
 /// Forks `n` workers; worker `i` runs `body(i)` and exits. Call before any runtime or thread exists.
 pub fn fork_workers(n: usize, body: impl Fn(usize) -> Result<()>) -> Result<Vec<Pid>> {
     let master = nix::unistd::getpid();
@@ -94,7 +112,9 @@ pub async fn supervise(workers: &[Pid]) -> Result<()> {
     let mut chld = signal(SignalKind::child())?;
     let outcome = loop {
         if let Some(status) = reaped()? {
-            break Err(anyhow::anyhow!("a worker exited unexpectedly: {status:?}"));
+            break Err(anyhow::anyhow!(
+                "a child process (worker or front program) exited unexpectedly: {status:?}"
+            ));
         }
         tokio::select! {
             _ = term.recv() => break Ok(()),

@@ -4,7 +4,11 @@
 use clap::Parser;
 use hello::{process, worker, StrategyArgs};
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    hello::main(run)
+}
+
+fn run() -> anyhow::Result<()> {
     let args = StrategyArgs::parse();
     args.apply()?;
     let listener = worker::bind(args.addr(), false)?;
