@@ -13,6 +13,9 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+/// Set for strategies running in a private network namespace: that namespace's id.
+pub const NETNS_ENV: &str = "LBBENCH_NETNS";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CellSpec {
     pub strategy: String,
@@ -103,8 +106,17 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
     if spec.isolated {
         sandbox::prepare_network()?;
     }
+    let mut launch = spec.launch.clone();
+    if spec.isolated {
+        // Vouches to the strategy that this namespace is private (iptables-lb insists on it).
+        let netns = std::fs::read_link("/proc/self/ns/net")
+            .context("reading the cell's network namespace")?;
+        launch
+            .env
+            .push((NETNS_ENV.into(), netns.display().to_string()));
+    }
     let log = spec.run_dir.join("server.log");
-    let mut server = Server::spawn(&spec.launch, &spec.cwd, &spec.server_cpus, log)?;
+    let mut server = Server::spawn(&launch, &spec.cwd, &spec.server_cpus, log)?;
     let url = format!("http://127.0.0.1:{}/", spec.port);
     let measured = server
         .wait_ready(&url, spec.server.ready_timeout)
