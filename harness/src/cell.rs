@@ -53,9 +53,7 @@ pub struct CellResult {
 
 impl CellSpec {
     pub fn shared_cpus(&self) -> bool {
-        self.client_cpus
-            .iter()
-            .any(|c| self.server_cpus.contains(c))
+        self.client_cpus.iter().any(|c| self.server_cpus.contains(c))
     }
 }
 
@@ -109,11 +107,8 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
     let mut launch = spec.launch.clone();
     if spec.isolated {
         // Vouches to the strategy that this namespace is private (iptables-lb insists on it).
-        let netns = std::fs::read_link("/proc/self/ns/net")
-            .context("reading the cell's network namespace")?;
-        launch
-            .env
-            .push((NETNS_ENV.into(), netns.display().to_string()));
+        let netns = std::fs::read_link("/proc/self/ns/net").context("reading the cell's network namespace")?;
+        launch.env.push((NETNS_ENV.into(), netns.display().to_string()));
     }
     let log = spec.run_dir.join("server.log");
     let mut server = Server::spawn(&launch, &spec.cwd, &spec.server_cpus, log)?;

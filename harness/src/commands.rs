@@ -18,10 +18,7 @@ fn layout(args: &ServersArgs) -> Result<Layout> {
             args.servers.display()
         )
     })?;
-    let root = servers
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| servers.clone());
+    let root = servers.parent().map(PathBuf::from).unwrap_or_else(|| servers.clone());
     let bin = match &args.bin {
         Some(b) => std::path::absolute(b)?,
         None => std::env::var_os("CARGO_TARGET_DIR")
@@ -84,10 +81,7 @@ pub fn list(args: ServersArgs) -> Result<()> {
             None => "available".to_string(),
             Some(why) => format!("unavailable: {why}"),
         };
-        println!(
-            "{:<width$}  {}\n{:<width$}  {}",
-            s.name, s.description, "", status
-        );
+        println!("{:<width$}  {}\n{:<width$}  {}", s.name, s.description, "", status);
     }
     Ok(())
 }
@@ -96,11 +90,7 @@ pub fn packages(args: ServersArgs) -> Result<()> {
     let (all, _) = discover(&args)?;
     let mut pkgs: Vec<&str> = Vec::new();
     for s in &all {
-        if s.requires
-            .programs
-            .iter()
-            .any(|p| manifest::which(p).is_none())
-        {
+        if s.requires.programs.iter().any(|p| manifest::which(p).is_none()) {
             pkgs.extend(s.requires.packages.iter().map(String::as_str));
         }
     }
@@ -190,8 +180,7 @@ pub fn text(url: &str, r: &LoadReport) -> String {
     }
     out += &format!("  Client CPU busy: {:.0} %", r.client_cpu_busy * 100.0);
     if r.client_saturated {
-        out +=
-            " — WARNING: the client is saturated; the figures may be its limit, not the server's";
+        out += " — WARNING: the client is saturated; the figures may be its limit, not the server's";
     }
     out += &format!("\nRequests/sec: {:.2}\n", r.rps);
     out

@@ -116,19 +116,14 @@ impl Default for Server {
 
 impl Default for Output {
     fn default() -> Self {
-        Output {
-            dir: "results".into(),
-        }
+        Output { dir: "results".into() }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("invalid config {path}:\n{message}")]
     Parse { path: String, message: String },
     #[error("invalid config {path}: {message}")]
@@ -162,14 +157,10 @@ impl Config {
     fn check(&self) -> Result<(), String> {
         let s = &self.sweep;
         if s.cores.is_empty() || s.cores.contains(&0) {
-            return Err(
-                "sweep.cores must list core counts of at least 1, e.g. cores = [1, 2]".into(),
-            );
+            return Err("sweep.cores must list core counts of at least 1, e.g. cores = [1, 2]".into());
         }
         if s.workloads.is_empty() {
-            return Err(
-                "sweep.workloads must not be empty: use \"keepalive\" and/or \"close\"".into(),
-            );
+            return Err("sweep.workloads must not be empty: use \"keepalive\" and/or \"close\"".into());
         }
         if s.repeats == 0 || s.workers_per_core == 0 {
             return Err("sweep.repeats and sweep.workers_per_core must be at least 1".into());
@@ -191,8 +182,7 @@ mod tests {
     #[test]
     fn shipped_profiles_parse() {
         for name in ["default", "quick"] {
-            let path =
-                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../configs/{name}.toml"));
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../configs/{name}.toml"));
             Config::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }
@@ -204,10 +194,7 @@ mod tests {
             .to_string();
         assert!(err.contains("x.toml"), "{err}");
         assert!(err.contains("line 2"), "{err}");
-        assert!(
-            err.contains("conections") && err.contains("`connections`"),
-            "{err}"
-        );
+        assert!(err.contains("conections") && err.contains("`connections`"), "{err}");
     }
 
     #[test]
@@ -215,17 +202,11 @@ mod tests {
         let err = Config::parse("[sweep]\ncores = \"two\"\n", "x.toml")
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("line 2") && err.contains("expected a sequence"),
-            "{err}"
-        );
+        assert!(err.contains("line 2") && err.contains("expected a sequence"), "{err}");
         let err = Config::parse("[sweep]\nworkloads = [\"open\"]\n", "x.toml")
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("`keepalive`") && err.contains("`close`"),
-            "{err}"
-        );
+        assert!(err.contains("`keepalive`") && err.contains("`close`"), "{err}");
     }
 
     #[test]

@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 
 pub const MANIFEST: &str = "strategy.toml";
 /// Placeholders every start command may use, filled per cell by the runner.
-pub const PLACEHOLDERS: [&str; 8] = [
-    "workers", "port", "cpus", "host", "run_dir", "dir", "bin", "root",
-];
+pub const PLACEHOLDERS: [&str; 8] = ["workers", "port", "cpus", "host", "run_dir", "dir", "bin", "root"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,10 +84,7 @@ pub struct Launch {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("cannot read {path}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("invalid strategy manifest {path}:\n{message}")]
     Invalid { path: PathBuf, message: String },
     #[error("strategy name {name:?} is declared twice: in {first} and in {second}; rename one")]
@@ -115,9 +110,7 @@ pub fn discover(servers: &Path, layout: &Layout) -> Result<Vec<Strategy>, Manife
         .collect();
     manifests.sort();
     if manifests.is_empty() {
-        return Err(ManifestError::None {
-            dir: servers.into(),
-        });
+        return Err(ManifestError::None { dir: servers.into() });
     }
     let mut all: Vec<Strategy> = Vec::new();
     for path in manifests {
@@ -194,11 +187,7 @@ impl Strategy {
                 self.name
             ));
         }
-        if let Some(p) = self
-            .params
-            .keys()
-            .find(|p| PLACEHOLDERS.contains(&p.as_str()))
-        {
+        if let Some(p) = self.params.keys().find(|p| PLACEHOLDERS.contains(&p.as_str())) {
             return Err(format!(
                 "variant {:?}: param {p:?} shadows a built-in placeholder ({})",
                 self.name,
@@ -252,12 +241,7 @@ impl Strategy {
         let env = self
             .env
             .iter()
-            .map(|(k, v)| {
-                Ok((
-                    k.clone(),
-                    render(v, &vars).map_err(|e| format!("env.{k}: {e}"))?,
-                ))
-            })
+            .map(|(k, v)| Ok((k.clone(), render(v, &vars).map_err(|e| format!("env.{k}: {e}"))?)))
             .collect::<Result<Vec<_>, String>>()?;
         Ok(Launch { argv, env })
     }
@@ -281,9 +265,7 @@ impl Strategy {
     /// Why this strategy cannot run here, if it cannot.
     pub fn unavailable(&self, is_root: bool) -> Option<String> {
         if self.requires.root && !is_root {
-            return Some(
-                "needs root (for a private network namespace); run lbbench as root".into(),
-            );
+            return Some("needs root (for a private network namespace); run lbbench as root".into());
         }
         let missing: Vec<&str> = self
             .requires
@@ -323,9 +305,7 @@ pub fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<String,
                 "unmatched '}}' in {template:?} (write '}}}}' for a literal brace)"
             ));
         }
-        let end = tail
-            .find('}')
-            .ok_or_else(|| format!("unclosed '{{' in {template:?}"))?;
+        let end = tail.find('}').ok_or_else(|| format!("unclosed '{{' in {template:?}"))?;
         let key = &tail[1..end];
         match vars.get(key) {
             Some(v) => out.push_str(v),

@@ -27,12 +27,7 @@ env = { DEMO_DIR = "{run_dir}" }
 
 #[test]
 fn renders_every_placeholder() {
-    let s = &parse(
-        GOOD,
-        Path::new("/repo/servers/demo/strategy.toml"),
-        &layout(),
-    )
-    .unwrap()[0];
+    let s = &parse(GOOD, Path::new("/repo/servers/demo/strategy.toml"), &layout()).unwrap()[0];
     let l = s.launch(&slot(), &layout()).unwrap();
     assert_eq!(
         l.argv,
@@ -71,10 +66,7 @@ params = { mode = "b" }
     let all = parse(text, Path::new("x/strategy.toml"), &layout()).unwrap();
     let names: Vec<_> = all.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["family-a", "family-b"]);
-    assert_eq!(
-        all[1].launch(&slot(), &layout()).unwrap().argv,
-        ["run", "--mode", "b"]
-    );
+    assert_eq!(all[1].launch(&slot(), &layout()).unwrap().argv, ["run", "--mode", "b"]);
 }
 
 #[test]
@@ -102,10 +94,7 @@ fn errors_name_the_field_and_the_allowed_values() {
     )
     .unwrap_err()
     .to_string();
-    assert!(
-        err.contains("require") && err.contains("`requires`"),
-        "{err}"
-    );
+    assert!(err.contains("require") && err.contains("`requires`"), "{err}");
     let err = parse(
         "name = \"Bad Name\"\ndescription = \"d\"\nstart = \"a\"\n",
         p,
@@ -134,10 +123,7 @@ fn availability_reports_missing_programs_and_root() {
     let s = &parse(text, Path::new("x/strategy.toml"), &layout()).unwrap()[0];
     assert!(s.unavailable(false).unwrap().contains("root"));
     let why = s.unavailable(true).unwrap();
-    assert!(
-        why.contains("no-such-program-lbbench") && why.contains("pkg"),
-        "{why}"
-    );
+    assert!(why.contains("no-such-program-lbbench") && why.contains("pkg"), "{why}");
 }
 
 #[test]

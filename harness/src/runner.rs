@@ -30,15 +30,9 @@ pub fn select(all: Vec<Strategy>, wanted: &[String]) -> Result<Vec<Strategy>> {
     }
     let known: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
     if let Some(bad) = wanted.iter().find(|w| !known.contains(&w.as_str())) {
-        bail!(
-            "unknown strategy {bad:?}; known strategies: {}",
-            known.join(", ")
-        );
+        bail!("unknown strategy {bad:?}; known strategies: {}", known.join(", "));
     }
-    Ok(all
-        .into_iter()
-        .filter(|s| wanted.contains(&s.name))
-        .collect())
+    Ok(all.into_iter().filter(|s| wanted.contains(&s.name)).collect())
 }
 
 /// Splits strategies into runnable ones and skipped ones (with the reason).
@@ -68,9 +62,7 @@ pub fn build(all: Vec<Strategy>, layout: &Layout, skipped: &mut Vec<Skipped>) ->
                 Some((_, f)) => f.clone(),
                 None => {
                     eprintln!("building {}: {}", s.name, argv.join(" "));
-                    let f = run_build(&argv, &layout.root)
-                        .err()
-                        .map(|e| format!("{e:#}"));
+                    let f = run_build(&argv, &layout.root).err().map(|e| format!("{e:#}"));
                     done.push((argv, f.clone()));
                     f
                 }
@@ -156,12 +148,7 @@ pub fn sweep(plan: &Plan, strategies: &[Strategy], skipped: Vec<Skipped>) -> Res
     let allowed = machine::allowed_cpus();
     let bar = progress(jobs.len() as u64);
     for job in &jobs {
-        let label = format!(
-            "{} cores={} {}",
-            job.strategy.name,
-            job.cores,
-            job.workload.name()
-        );
+        let label = format!("{} cores={} {}", job.strategy.name, job.cores, job.workload.name());
         bar.set_message(label.clone());
         match measure(plan, job, &allowed, isolated) {
             Ok(cell) => {
@@ -172,12 +159,7 @@ pub fn sweep(plan: &Plan, strategies: &[Strategy], skipped: Vec<Skipped>) -> Res
                     report::ms(l.latency_us.p50 as f64),
                     report::ms(l.latency_us.p99 as f64),
                     l.errors,
-                    report::shares(
-                        &l.per_worker
-                            .iter()
-                            .map(|(k, v)| (k.clone(), *v))
-                            .collect::<Vec<_>>()
-                    )
+                    report::shares(&l.per_worker.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>())
                 );
                 if l.client_saturated {
                     line += " — WARNING: client saturated, the figure may be the client's limit";
@@ -212,11 +194,7 @@ fn measure(plan: &Plan, job: &Job, allowed: &[usize], isolated: bool) -> Result<
         );
     };
     let run_dir = tempdir(&job.strategy.name)?;
-    let port = if isolated {
-        ISOLATED_PORT
-    } else {
-        sandbox::free_port()?
-    };
+    let port = if isolated { ISOLATED_PORT } else { sandbox::free_port()? };
     let workers = job.cores * plan.config.sweep.workers_per_core;
     let slot = Slot {
         workers,
@@ -225,10 +203,7 @@ fn measure(plan: &Plan, job: &Job, allowed: &[usize], isolated: bool) -> Result<
         host: "127.0.0.1".into(),
         run_dir: run_dir.clone(),
     };
-    let launch = job
-        .strategy
-        .launch(&slot, plan.layout)
-        .map_err(anyhow::Error::msg)?;
+    let launch = job.strategy.launch(&slot, plan.layout).map_err(anyhow::Error::msg)?;
     let spec = CellSpec {
         strategy: job.strategy.name.clone(),
         cores: job.cores,
@@ -276,11 +251,9 @@ fn say(bar: &ProgressBar, line: String) {
 fn progress(len: u64) -> ProgressBar {
     let bar = ProgressBar::new(len);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} cells · ETA {eta} · {msg}",
-        )
-        .expect("static template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} cells · ETA {eta} · {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     bar

@@ -73,12 +73,8 @@ fn relay_exit(child: Pid) -> ! {
 pub fn prepare_network() -> Result<()> {
     loopback_up().context("bringing up loopback in the cell's network namespace")?;
     // These sysctls are per network namespace, so they never touch the host's.
-    for (key, value) in [
-        ("ipv4/ip_local_port_range", "1024 65535"),
-        ("ipv4/tcp_tw_reuse", "1"),
-    ] {
-        std::fs::write(format!("/proc/sys/net/{key}"), value)
-            .with_context(|| format!("setting net.{key}"))?;
+    for (key, value) in [("ipv4/ip_local_port_range", "1024 65535"), ("ipv4/tcp_tw_reuse", "1")] {
+        std::fs::write(format!("/proc/sys/net/{key}"), value).with_context(|| format!("setting net.{key}"))?;
     }
     Ok(())
 }

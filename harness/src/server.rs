@@ -17,8 +17,7 @@ pub struct Server {
 impl Server {
     /// Spawns the strategy in its own process group, pinned to `cpus`, output to `log`.
     pub fn spawn(launch: &Launch, cwd: &Path, cpus: &[usize], log: PathBuf) -> Result<Server> {
-        let out =
-            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let out = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let mut cmd = Command::new(&launch.argv[0]);
         cmd.args(&launch.argv[1..])
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
@@ -111,7 +110,9 @@ fn probe(client: &reqwest::blocking::Client, url: &str) -> Result<(), String> {
     let has_worker = resp.headers().contains_key("x-worker");
     let body = resp.text().map_err(|e| e.to_string())?;
     if status != 200 || body != "Hello World" || !has_worker {
-        return Err(format!("answered {status} {body:?} (X-Worker present: {has_worker}); want 200 \"Hello World\" with X-Worker"));
+        return Err(format!(
+            "answered {status} {body:?} (X-Worker present: {has_worker}); want 200 \"Hello World\" with X-Worker"
+        ));
     }
     Ok(())
 }

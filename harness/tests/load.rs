@@ -42,8 +42,7 @@ fn counting_server() -> (u16, Arc<AtomicU64>) {
                     };
                     pending.extend_from_slice(&buf[..n]);
                     while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let close =
-                            String::from_utf8_lossy(&pending[..end]).contains("Connection: close");
+                        let close = String::from_utf8_lossy(&pending[..end]).contains("Connection: close");
                         pending.drain(..end + 4);
                         let resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker: c\r\n\r\nok";
                         if s.write_all(resp.as_bytes()).is_err() {
@@ -76,11 +75,7 @@ fn keepalive_and_close_counts_match_the_server() {
         let (port, served) = counting_server();
         let r = run(&options(port, keepalive)).unwrap();
         assert_accounted(&r);
-        assert!(
-            r.requests > 100,
-            "keepalive={keepalive}: only {} responses",
-            r.requests
-        );
+        assert!(r.requests > 100, "keepalive={keepalive}: only {} responses", r.requests);
         assert_eq!(r.errors, 0, "keepalive={keepalive}: {:?}", r.error_kinds);
         assert_eq!(r.per_worker["c"], r.requests);
         // Let in-flight responses land, then compare with what the server wrote.
@@ -92,11 +87,7 @@ fn keepalive_and_close_counts_match_the_server() {
             r.requests,
             r.sent
         );
-        assert!(
-            r.latency_us.p50 > 0
-                && r.latency_us.p50 <= r.latency_us.p99
-                && r.latency_us.p99 <= r.latency_us.max
-        );
+        assert!(r.latency_us.p50 > 0 && r.latency_us.p50 <= r.latency_us.p99 && r.latency_us.p99 <= r.latency_us.max);
     }
 }
 

@@ -20,10 +20,7 @@ stop_grace = "1s"
 "#;
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// Builds a workspace binary (debug) once and returns the directory it is in.
@@ -36,10 +33,7 @@ fn debug_bin(package: &str) -> PathBuf {
         .status()
         .unwrap();
     assert!(status.success(), "cargo build -p {package} failed");
-    Path::new(env!("CARGO_BIN_EXE_lbbench"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_BIN_EXE_lbbench")).parent().unwrap().to_path_buf()
 }
 
 /// A temporary repository layout: servers/<dir>/strategy.toml for each (dir, manifest).
@@ -56,8 +50,7 @@ fn servers(manifests: &[(&str, String)]) -> tempfile::TempDir {
 
 /// servers/reuseport/strategy.toml renamed to `name`, its build line dropped (no workspace here).
 fn copy_of_reuseport(name: &str) -> String {
-    let original =
-        std::fs::read_to_string(workspace().join("servers/reuseport/strategy.toml")).unwrap();
+    let original = std::fs::read_to_string(workspace().join("servers/reuseport/strategy.toml")).unwrap();
     original
         .lines()
         .filter(|l| !l.starts_with("build"))
@@ -96,32 +89,22 @@ fn a_new_strategy_directory_is_listed_and_run() {
     assert!(list.status.success(), "{}", text(&list.stderr));
     assert!(text(&list.stdout).contains("my-copy") && text(&list.stdout).contains("available"));
 
-    let out = lbbench(
-        root.path(),
-        &bin,
-        &["run", "-c", "tiny.toml", "--out", "res"],
-    );
+    let out = lbbench(root.path(), &bin, &["run", "-c", "tiny.toml", "--out", "res"]);
     assert!(
         out.status.success(),
         "stdout:\n{}\nstderr:\n{}",
         text(&out.stdout),
         text(&out.stderr)
     );
-    let results: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.path().join("res/results.json")).unwrap(),
-    )
-    .unwrap();
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.path().join("res/results.json")).unwrap()).unwrap();
     let cells = results["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 2, "{results}");
     for c in cells {
         assert_eq!(c["strategy"], "my-copy");
         assert!(c["rps"].as_f64().unwrap() > 0.0, "{c}");
         assert_eq!(
-            c["per_worker"]
-                .as_object()
-                .unwrap()
-                .keys()
-                .collect::<Vec<_>>(),
+            c["per_worker"].as_object().unwrap().keys().collect::<Vec<_>>(),
             ["0"],
             "{c}"
         );
@@ -150,32 +133,21 @@ fn a_new_strategy_directory_is_listed_and_run() {
 #[test]
 fn a_strategy_that_fails_to_start_is_reported_and_the_sweep_goes_on() {
     let bin = debug_bin("reuseport");
-    let broken = "name = \"broken\"\ndescription = \"fails at once\"\nstart = \"sh -c 'echo boom-on-stderr >&2; exit 3'\"\n";
-    let root = servers(&[
-        ("broken", broken.to_string()),
-        ("good", copy_of_reuseport("good")),
-    ]);
-    let out = lbbench(
-        root.path(),
-        &bin,
-        &["run", "-c", "tiny.toml", "--out", "res"],
-    );
+    let broken =
+        "name = \"broken\"\ndescription = \"fails at once\"\nstart = \"sh -c 'echo boom-on-stderr >&2; exit 3'\"\n";
+    let root = servers(&[("broken", broken.to_string()), ("good", copy_of_reuseport("good"))]);
+    let out = lbbench(root.path(), &bin, &["run", "-c", "tiny.toml", "--out", "res"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("boom-on-stderr"),
         "the strategy's stderr is shown: {}",
         text(&out.stderr)
     );
-    let results: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.path().join("res/results.json")).unwrap(),
-    )
-    .unwrap();
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.path().join("res/results.json")).unwrap()).unwrap();
     let failures = results["failures"].as_array().unwrap();
     assert_eq!(failures.len(), 2);
-    assert!(failures[0]["error"]
-        .as_str()
-        .unwrap()
-        .contains("boom-on-stderr"));
+    assert!(failures[0]["error"].as_str().unwrap().contains("boom-on-stderr"));
     assert!(results["cells"]
         .as_array()
         .unwrap()
@@ -189,11 +161,7 @@ fn unknown_strategies_and_unavailable_ones_are_explained() {
     let bin = debug_bin("reuseport");
     let needs = "name = \"needs-tool\"\ndescription = \"d\"\nstart = \"true\"\n[requires]\nprograms = [\"no-such-tool-lbbench\"]\npackages = [\"no-such-package\"]\n";
     let root = servers(&[("a", copy_of_reuseport("alpha")), ("b", needs.to_string())]);
-    let out = lbbench(
-        root.path(),
-        &bin,
-        &["run", "-c", "tiny.toml", "--strategies", "nope"],
-    );
+    let out = lbbench(root.path(), &bin, &["run", "-c", "tiny.toml", "--strategies", "nope"]);
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(
@@ -256,11 +224,7 @@ fn kill_9_of_lbbench_leaves_no_process_and_no_namespace() {
     child.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while !running(&exe).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "left behind: {:?}",
-            running(&exe)
-        );
+        assert!(Instant::now() < deadline, "left behind: {:?}", running(&exe));
         std::thread::sleep(Duration::from_millis(20));
     }
     let ours = std::fs::read_link("/proc/self/ns/net").unwrap();

@@ -40,17 +40,8 @@ pub async fn run(plan: &Plan, stats: &RefCell<ThreadStats>) {
         }
         let measured = start >= plan.measure_from;
         let deadline = (start + plan.timeout).min(plan.end);
-        let outcome =
-            tokio::time::timeout_at(deadline.into(), exchange(plan, &mut stream, &mut buf)).await;
-        let next = record(
-            plan,
-            &mut stats.borrow_mut(),
-            outcome,
-            &buf,
-            start,
-            measured,
-            deadline,
-        );
+        let outcome = tokio::time::timeout_at(deadline.into(), exchange(plan, &mut stream, &mut buf)).await;
+        let next = record(plan, &mut stats.borrow_mut(), outcome, &buf, start, measured, deadline);
         match next {
             Next::Reconnect => stream = None,
             Next::Backoff => {
@@ -119,17 +110,11 @@ fn record(
     }
 }
 
-async fn exchange(
-    plan: &Plan,
-    stream: &mut Option<TcpStream>,
-    buf: &mut Vec<u8>,
-) -> Result<Response, ErrorKind> {
+async fn exchange(plan: &Plan, stream: &mut Option<TcpStream>, buf: &mut Vec<u8>) -> Result<Response, ErrorKind> {
     let s = match stream {
         Some(s) => s,
         None => {
-            let s = TcpStream::connect(plan.addr)
-                .await
-                .map_err(|_| ErrorKind::Connect)?;
+            let s = TcpStream::connect(plan.addr).await.map_err(|_| ErrorKind::Connect)?;
             let _ = s.set_nodelay(true);
             stream.insert(s)
         }
@@ -205,10 +190,7 @@ mod tests {
         assert_eq!(r.status, 200);
         assert_eq!(&raw[r.worker.unwrap()], b"7");
         assert!(r.close);
-        assert_eq!(
-            parse(b"HTTP/1.1 200 OK\r\n\r\n").err(),
-            Some(ErrorKind::Protocol)
-        );
+        assert_eq!(parse(b"HTTP/1.1 200 OK\r\n\r\n").err(), Some(ErrorKind::Protocol));
         assert_eq!(parse(b"garbage\r\n\r\n").err(), Some(ErrorKind::Protocol));
     }
 }

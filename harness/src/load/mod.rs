@@ -30,16 +30,8 @@ pub struct LoadOptions {
 
 impl LoadOptions {
     fn request(&self) -> Vec<u8> {
-        let close = if self.keepalive {
-            ""
-        } else {
-            "Connection: close\r\n"
-        };
-        format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\n{close}\r\n",
-            self.path, self.host
-        )
-        .into_bytes()
+        let close = if self.keepalive { "" } else { "Connection: close\r\n" };
+        format!("GET {} HTTP/1.1\r\nHost: {}\r\n{close}\r\n", self.path, self.host).into_bytes()
     }
 }
 
@@ -58,8 +50,7 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
     let parts = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let conns =
-                    opts.connections / threads + usize::from(t < opts.connections % threads);
+                let conns = opts.connections / threads + usize::from(t < opts.connections % threads);
                 let cpu = (!opts.cpus.is_empty()).then(|| opts.cpus[t % opts.cpus.len()]);
                 let plan = &plan;
                 std::thread::Builder::new()
@@ -69,17 +60,10 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
             .collect::<std::io::Result<_>>()?;
         handles
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("a load thread panicked"))?
-            })
+            .map(|h| h.join().map_err(|_| anyhow::anyhow!("a load thread panicked"))?)
             .collect::<Result<Vec<_>>>()
     })?;
-    Ok(stats::merge(
-        parts,
-        opts.connections,
-        opts.duration.as_secs_f64(),
-    ))
+    Ok(stats::merge(parts, opts.connections, opts.duration.as_secs_f64()))
 }
 
 fn client_thread(plan: &Plan, conns: usize, cpu: Option<usize>) -> Result<stats::ThreadStats> {
@@ -103,16 +87,12 @@ fn client_thread(plan: &Plan, conns: usize, cpu: Option<usize>) -> Result<stats:
     let mut stats = Rc::try_unwrap(stats)
         .map_err(|_| anyhow::anyhow!("connection outlived its run"))?
         .into_inner();
-    stats.cpu_busy =
-        (thread_cpu_time() - cpu0).as_secs_f64() / wall.elapsed().as_secs_f64().max(1e-9);
+    stats.cpu_busy = (thread_cpu_time() - cpu0).as_secs_f64() / wall.elapsed().as_secs_f64().max(1e-9);
     Ok(stats)
 }
 
 fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)

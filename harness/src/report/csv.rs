@@ -21,12 +21,7 @@ impl Exporter for Csv {
 /// One row per measured cell; maps are `key:value` pairs joined by `;`.
 pub fn render(results: &Results) -> String {
     let mut out = format!("{HEADER}\n");
-    let pairs = |m: Vec<(String, u64)>| {
-        m.iter()
-            .map(|(k, v)| format!("{k}:{v}"))
-            .collect::<Vec<_>>()
-            .join(";")
-    };
+    let pairs = |m: Vec<(String, u64)>| m.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(";");
     for c in &results.cells {
         let l = &c.load;
         let (lat, e) = (&l.latency_us, &l.error_kinds);

@@ -40,9 +40,7 @@ pub fn results() -> Results {
                             max: 900,
                             mean: 110.0,
                         },
-                        per_worker: (0..cores)
-                            .map(|w| (w.to_string(), rps as u64 / cores as u64))
-                            .collect(),
+                        per_worker: (0..cores).map(|w| (w.to_string(), rps as u64 / cores as u64)).collect(),
                         client_cpu_busy: 0.5,
                         client_saturated: s == 1 && cores == 1,
                     },

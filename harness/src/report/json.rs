@@ -20,8 +20,6 @@ impl Exporter for Json {
 
 /// Reads a results file written by [`Json`].
 pub fn read(path: &Path) -> Result<Results> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not an lbbench results file", path.display()))
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not an lbbench results file", path.display()))
 }

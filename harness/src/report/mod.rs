@@ -106,9 +106,7 @@ impl Results {
                 let runs: Vec<&CellResult> = self
                     .cells
                     .iter()
-                    .filter(|c| {
-                        c.workload == workload && c.strategy == order[s] && c.cores == cores
-                    })
+                    .filter(|c| c.workload == workload && c.strategy == order[s] && c.cores == cores)
                     .collect();
                 let pick = |f: fn(&CellResult) -> f64| median(runs.iter().map(|c| f(c)).collect());
                 let mut per_worker: Vec<(String, u64)> = Vec::new();

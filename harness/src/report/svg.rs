@@ -28,8 +28,7 @@ const PALETTE: [RGBColor; 12] = [
     RGBColor(0, 0, 128),
     RGBColor(128, 64, 0),
 ];
-const NOTE: &str =
-    "hollow marker: client and server shared CPUs · red cross: client saturated (≥ 90 % busy)";
+const NOTE: &str = "hollow marker: client and server shared CPUs · red cross: client saturated (≥ 90 % busy)";
 
 pub struct Svg;
 
@@ -51,26 +50,15 @@ impl Exporter for Svg {
 /// Requests per second against server cores, a line per strategy.
 pub fn throughput(results: &Results, workload: Workload, path: &Path) -> Result<()> {
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
-    let area = frame(
-        &root,
-        results,
-        &format!("Throughput — {} workload", workload.name()),
-    )?;
-    panel(&area, results, workload, "", "requests per second", |p| {
-        p.rps
-    })?;
-    root.present()
-        .map_err(|e| anyhow!("writing {}: {e}", path.display()))
+    let area = frame(&root, results, &format!("Throughput — {} workload", workload.name()))?;
+    panel(&area, results, workload, "", "requests per second", |p| p.rps)?;
+    root.present().map_err(|e| anyhow!("writing {}: {e}", path.display()))
 }
 
 /// Median p50 and p99 latency against server cores, a line per strategy, one panel each.
 pub fn latency(results: &Results, workload: Workload, path: &Path) -> Result<()> {
     let root = SVGBackend::new(path, WIDE).into_drawing_area();
-    let area = frame(
-        &root,
-        results,
-        &format!("Latency — {} workload", workload.name()),
-    )?;
+    let area = frame(&root, results, &format!("Latency — {} workload", workload.name()))?;
     let (left, right) = area.split_horizontally(WIDE.0 / 2);
     panel(&left, results, workload, "p50", "p50 latency (ms)", |p| {
         p.p50_us / 1000.0
@@ -78,8 +66,7 @@ pub fn latency(results: &Results, workload: Workload, path: &Path) -> Result<()>
     panel(&right, results, workload, "p99", "p99 latency (ms)", |p| {
         p.p99_us / 1000.0
     })?;
-    root.present()
-        .map_err(|e| anyhow!("writing {}: {e}", path.display()))
+    root.present().map_err(|e| anyhow!("writing {}: {e}", path.display()))
 }
 
 /// White background, title, the machine and run as subtitle, the marker legend as footer.
@@ -105,16 +92,9 @@ fn frame<'a>(
             "1 run".into()
         }
     );
-    let area = area.titled(
-        &subtitle,
-        (FONT, SUBTITLE_PX).into_font().color(&RGBColor(90, 90, 90)),
-    )?;
+    let area = area.titled(&subtitle, (FONT, SUBTITLE_PX).into_font().color(&RGBColor(90, 90, 90)))?;
     let (body, footer) = area.split_vertically(area.dim_in_pixel().1 - 22);
-    footer.draw_text(
-        NOTE,
-        &(FONT, 12).into_font().color(&RGBColor(90, 90, 90)),
-        (12, 4),
-    )?;
+    footer.draw_text(NOTE, &(FONT, 12).into_font().color(&RGBColor(90, 90, 90)), (12, 4))?;
     Ok(body)
 }
 
@@ -127,21 +107,14 @@ fn panel(
     y_desc: &str,
     value: impl Fn(&Point) -> f64,
 ) -> Result<()> {
-    let points: Vec<Point> = r
-        .points()
-        .into_iter()
-        .filter(|p| p.workload == workload)
-        .collect();
+    let points: Vec<Point> = r.points().into_iter().filter(|p| p.workload == workload).collect();
     let cores: Vec<i32> = {
         let mut c: Vec<i32> = points.iter().map(|p| p.cores as i32).collect();
         c.sort_unstable();
         c.dedup();
         c
     };
-    let (lo, hi) = (
-        cores.first().copied().unwrap_or(1),
-        cores.last().copied().unwrap_or(1),
-    );
+    let (lo, hi) = (cores.first().copied().unwrap_or(1), cores.last().copied().unwrap_or(1));
     let top = points.iter().map(&value).fold(0.0, f64::max).max(1e-9) * 1.15;
     let mut chart = ChartBuilder::on(area)
         .caption(caption, (FONT, LABEL_PX + 3))
@@ -171,14 +144,9 @@ fn panel(
         let mine: Vec<&Point> = points.iter().filter(|p| &p.strategy == name).collect();
         let xy = |p: &Point| (p.cores as i32, value(p));
         chart
-            .draw_series(LineSeries::new(
-                mine.iter().map(|p| xy(p)),
-                color.stroke_width(2),
-            ))?
+            .draw_series(LineSeries::new(mine.iter().map(|p| xy(p)), color.stroke_width(2)))?
             .label(name.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
-            });
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
         chart.draw_series(mine.iter().map(|p| {
             let style = if p.shared_cpus {
                 color.stroke_width(2)

@@ -16,8 +16,7 @@ fn json_has_the_documented_shape_and_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let r = fixture::results();
     let files = json::Json.export(&r, dir.path()).unwrap();
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
     for key in [
         "machine",
         "config",
@@ -68,8 +67,7 @@ fn csv_has_one_row_per_cell_and_a_stable_header() {
         assert_eq!(l.split(',').count(), columns, "{l}");
     }
     assert!(
-        lines[1]
-            .starts_with("alpha,1,keepalive,0,1,8,1.000,1001,1000,1000.0,100,150,300,500,900,0,"),
+        lines[1].starts_with("alpha,1,keepalive,0,1,8,1.000,1001,1000,1000.0,100,150,300,500,900,0,"),
         "{}",
         lines[1]
     );
@@ -113,9 +111,7 @@ fn table_and_markdown_show_medians_notes_and_skips() {
     let r = fixture::results();
     let t = table::render(&r);
     assert!(
-        t.contains("median of 3")
-            && t.contains("CLIENT SATURATED")
-            && t.contains("client shared server CPUs"),
+        t.contains("median of 3") && t.contains("CLIENT SATURATED") && t.contains("client shared server CPUs"),
         "{t}"
     );
     assert!(t.contains("skipped gamma: needs nginx"), "{t}");

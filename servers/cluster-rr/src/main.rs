@@ -16,9 +16,7 @@ fn run() -> anyhow::Result<()> {
     let args = StrategyArgs::parse();
     args.apply()?;
     let listener = worker::bind(args.addr(), false)?;
-    let channels = (0..args.workers)
-        .map(|_| channel())
-        .collect::<Result<Vec<_>, _>>()?;
+    let channels = (0..args.workers).map(|_| channel()).collect::<Result<Vec<_>, _>>()?;
     let (to_workers, worker_ends): (Vec<OwnedFd>, Vec<OwnedFd>) = channels.into_iter().unzip();
     let workers = process::fork_workers(args.workers, |id| {
         // The worker only needs its own end; the listener and the master's ends stay in the master.
@@ -35,15 +33,9 @@ fn run() -> anyhow::Result<()> {
 }
 
 /// Accepts forever, handing connection k to worker k mod N.
-async fn distribute(
-    listener: std::net::TcpListener,
-    to_workers: Vec<OwnedFd>,
-) -> anyhow::Result<()> {
+async fn distribute(listener: std::net::TcpListener, to_workers: Vec<OwnedFd>) -> anyhow::Result<()> {
     let listener = TcpListener::from_std(listener)?;
-    let to_workers = to_workers
-        .into_iter()
-        .map(register)
-        .collect::<Result<Vec<_>, _>>()?;
+    let to_workers = to_workers.into_iter().map(register).collect::<Result<Vec<_>, _>>()?;
     let mut next = 0;
     loop {
         let (stream, _) = match listener.accept().await {

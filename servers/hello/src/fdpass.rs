@@ -2,8 +2,7 @@
 //! one descriptor per message, so message boundaries never split a descriptor from its byte.
 
 use nix::sys::socket::{
-    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
-    SockFlag, SockType,
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
 };
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -43,12 +42,7 @@ pub fn recv_fd(chan: &impl AsRawFd) -> io::Result<Option<OwnedFd>> {
     let mut byte = [0u8; 1];
     let mut iov = [IoSliceMut::new(&mut byte)];
     let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        chan.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )?;
+    let msg = recvmsg::<()>(chan.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)?;
     if msg.bytes == 0 {
         return Ok(None);
     }
@@ -85,9 +79,6 @@ mod tests {
         got.read_exact(&mut buf).unwrap();
         assert_eq!(&buf, b"ping");
         drop(a);
-        assert!(
-            recv_fd(&b).unwrap().is_none(),
-            "closed channel reads as None"
-        );
+        assert!(recv_fd(&b).unwrap().is_none(), "closed channel reads as None");
     }
 }

@@ -34,11 +34,7 @@ impl Refusal {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame {
     /// One whole request of `len` bytes (head and body).
-    Request {
-        len: usize,
-        keep_alive: bool,
-        head: bool,
-    },
+    Request { len: usize, keep_alive: bool, head: bool },
     /// More bytes are needed.
     Partial,
     /// The request is refused; answer and close.
@@ -51,9 +47,7 @@ pub fn frame(buf: &[u8]) -> Frame {
     let mut req = httparse::Request::new(&mut headers);
     let head_len = match req.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
-            return Frame::Refused(Refusal::HeadersTooLarge)
-        }
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Frame::Refused(Refusal::HeadersTooLarge),
         Ok(httparse::Status::Partial) => return Frame::Partial,
         Err(httparse::Error::TooManyHeaders) => return Frame::Refused(Refusal::HeadersTooLarge),
         Err(_) => return Frame::Refused(Refusal::BadRequest),
@@ -80,10 +74,7 @@ pub fn frame(buf: &[u8]) -> Frame {
                 }
             }
         } else if h.name.eq_ignore_ascii_case("content-length") {
-            match std::str::from_utf8(h.value)
-                .ok()
-                .and_then(|v| v.trim().parse().ok())
-            {
+            match std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse().ok()) {
                 Some(n) if n > MAX_BODY => return Frame::Refused(Refusal::PayloadTooLarge),
                 Some(n) => body_len = n,
                 None => return Frame::Refused(Refusal::BadRequest),
@@ -96,11 +87,7 @@ pub fn frame(buf: &[u8]) -> Frame {
     if buf.len() < len {
         return Frame::Partial;
     }
-    Frame::Request {
-        len,
-        keep_alive,
-        head,
-    }
+    Frame::Request { len, keep_alive, head }
 }
 
 /// The four success responses of one worker, built once so the hot path only copies bytes.
@@ -173,29 +160,11 @@ mod tests {
             }
         );
         let close = "GET / HTTP/1.1\r\nConnection: close\r\n\r\n";
-        assert!(matches!(
-            f(close),
-            Frame::Request {
-                keep_alive: false,
-                ..
-            }
-        ));
+        assert!(matches!(f(close), Frame::Request { keep_alive: false, .. }));
         let one_zero = "GET / HTTP/1.0\r\n\r\n";
-        assert!(matches!(
-            f(one_zero),
-            Frame::Request {
-                keep_alive: false,
-                ..
-            }
-        ));
+        assert!(matches!(f(one_zero), Frame::Request { keep_alive: false, .. }));
         let one_zero_ka = "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n";
-        assert!(matches!(
-            f(one_zero_ka),
-            Frame::Request {
-                keep_alive: true,
-                ..
-            }
-        ));
+        assert!(matches!(f(one_zero_ka), Frame::Request { keep_alive: true, .. }));
     }
 
     #[test]
@@ -222,19 +191,13 @@ mod tests {
 
     #[test]
     fn refusals() {
-        assert_eq!(
-            frame(b"NOT A REQUEST\r\n\r\n"),
-            Frame::Refused(Refusal::BadRequest)
-        );
+        assert_eq!(frame(b"NOT A REQUEST\r\n\r\n"), Frame::Refused(Refusal::BadRequest));
         assert_eq!(
             frame(b"POST / HTTP/1.1\r\n\r\n"),
             Frame::Refused(Refusal::MethodNotAllowed)
         );
         let huge = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n", "a".repeat(MAX_HEAD));
-        assert_eq!(
-            frame(huge.as_bytes()),
-            Frame::Refused(Refusal::HeadersTooLarge)
-        );
+        assert_eq!(frame(huge.as_bytes()), Frame::Refused(Refusal::HeadersTooLarge));
         let chunked = b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
         assert_eq!(frame(chunked), Frame::Refused(Refusal::NotImplemented));
     }

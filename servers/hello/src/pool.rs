@@ -14,11 +14,7 @@ pub fn ports(public: u16, n: usize) -> Result<Vec<u16>> {
             u16::try_from(i)
                 .ok()
                 .and_then(|i| public.checked_add(i))
-                .with_context(|| {
-                    format!(
-                        "no room for {n} worker ports after port {public}: choose a lower --port"
-                    )
-                })
+                .with_context(|| format!("no room for {n} worker ports after port {public}: choose a lower --port"))
         })
         .collect()
 }

@@ -16,8 +16,7 @@ pub fn parse_cpus(list: &str) -> Result<Vec<usize>> {
         let bad = || format!("bad CPU list {list:?}: expected e.g. \"0\", \"0-3\" or \"0,2\"");
         match part.split_once('-') {
             Some((a, b)) => {
-                let (a, b): (usize, usize) =
-                    (a.parse().with_context(bad)?, b.parse().with_context(bad)?);
+                let (a, b): (usize, usize) = (a.parse().with_context(bad)?, b.parse().with_context(bad)?);
                 if a > b {
                     bail!(bad());
                 }
@@ -36,18 +35,14 @@ pub fn parse_cpus(list: &str) -> Result<Vec<usize>> {
 
 /// Formats CPUs the way `parse_cpus` reads them.
 pub fn format_cpus(cpus: &[usize]) -> String {
-    cpus.iter()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+    cpus.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")
 }
 
 /// Pins the calling thread (and so every process it forks later) to `cpus`.
 pub fn pin(cpus: &[usize]) -> Result<()> {
     let mut set = CpuSet::new();
     for &c in cpus {
-        set.set(c)
-            .with_context(|| format!("CPU {c} is out of range"))?;
+        set.set(c).with_context(|| format!("CPU {c} is out of range"))?;
     }
     sched_setaffinity(Pid::from_raw(0), &set)
         .with_context(|| format!("cannot pin to CPUs {cpus:?}: are they online and allowed?"))
@@ -142,12 +137,7 @@ pub fn stop(pids: &[Pid], grace: Duration) {
     let deadline = Instant::now() + grace;
     let mut alive: Vec<Pid> = pids.to_vec();
     while !alive.is_empty() && Instant::now() < deadline {
-        alive.retain(|&p| {
-            matches!(
-                waitpid(p, Some(WaitPidFlag::WNOHANG)),
-                Ok(WaitStatus::StillAlive)
-            )
-        });
+        alive.retain(|&p| matches!(waitpid(p, Some(WaitPidFlag::WNOHANG)), Ok(WaitStatus::StillAlive)));
         std::thread::sleep(Duration::from_millis(5));
     }
     for p in alive {

@@ -42,22 +42,14 @@ impl Running {
     pub fn start(bin: &str, workers: usize, extra: &[&str]) -> Running {
         let port = free_port();
         let child = Command::new(bin)
-            .args([
-                "--workers",
-                &workers.to_string(),
-                "--port",
-                &port.to_string(),
-            ])
+            .args(["--workers", &workers.to_string(), "--port", &port.to_string()])
             .args(extra)
             .stdin(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
         let running = Running { child, port };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while get_close(port)
-            .map(|r| !r.contains("Hello World"))
-            .unwrap_or(true)
-        {
+        while get_close(port).map(|r| !r.contains("Hello World")).unwrap_or(true) {
             assert!(
                 Instant::now() < deadline,
                 "{bin} did not answer on port {port} within 10 s"
@@ -71,13 +63,7 @@ impl Running {
     pub fn workers_seen(&self, n: usize) -> Vec<String> {
         let port = self.port;
         let threads: Vec<_> = (0..8)
-            .map(|_| {
-                std::thread::spawn(move || {
-                    (0..n / 8)
-                        .filter_map(|_| get_close(port).ok())
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|_| std::thread::spawn(move || (0..n / 8).filter_map(|_| get_close(port).ok()).collect::<Vec<_>>()))
             .collect();
         let mut seen: Vec<String> = Vec::new();
         for t in threads {
@@ -134,12 +120,7 @@ pub fn children_of(pid: u32) -> Vec<u32> {
         let mut f = rest.split_whitespace();
         let (state, ppid) = (f.next(), f.next().and_then(|p| p.parse::<u32>().ok()));
         if ppid == Some(pid) && state != Some("Z") {
-            kids.extend(
-                entry
-                    .file_name()
-                    .to_str()
-                    .and_then(|n| n.parse::<u32>().ok()),
-            );
+            kids.extend(entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()));
         }
     }
     kids
@@ -152,29 +133,27 @@ pub fn gone(pid: &u32) -> bool {
         .unwrap_or(true)
 }
 
-/// A strategy's contract: with 2 workers, both answer; SIGTERM stops master and workers.
-pub fn check_two_workers_answer_and_stop(bin: &str) {
-    let mut server = Running::start(bin, 2, &[]);
-    let workers = children_of(server.child.id());
+/// A strategy's contract: with 2 workers, both answer; SIGTERM stops the master and its
+/// `children` processes (2 workers, plus any proxy processes).
+pub fn check_two_workers_answer_and_stop(bin: &str, extra: &[&str], children: usize) {
+    let mut server = Running::start(bin, 2, extra);
+    let kids = children_of(server.child.id());
     assert_eq!(
-        workers.len(),
-        2,
-        "expected 2 worker processes, found {workers:?}"
+        kids.len(),
+        children,
+        "expected {children} child processes, found {kids:?}"
     );
     assert_eq!(server.workers_seen(400), ["0", "1"]);
     assert!(
         server.terminate(Duration::from_secs(5)),
         "did not stop within 5 s of SIGTERM"
     );
-    assert!(
-        workers.iter().all(gone),
-        "workers {workers:?} outlived their master"
-    );
+    assert!(kids.iter().all(gone), "children {kids:?} outlived their master");
 }
 
 /// A strategy's contract: its workers die with the master even when the master is SIGKILLed.
-pub fn check_workers_die_with_master(bin: &str) {
-    let mut server = Running::start(bin, 2, &[]);
+pub fn check_workers_die_with_master(bin: &str, extra: &[&str]) {
+    let mut server = Running::start(bin, 2, extra);
     let workers = children_of(server.child.id());
     server.child.kill().expect("SIGKILL the master");
     server.child.wait().expect("reap the master");

@@ -27,9 +27,7 @@ pub fn bind(addr: SocketAddr, reuseport: bool) -> Result<std::net::TcpListener> 
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
 /// The responses live as long as the worker process, so connections borrow them for 'static.

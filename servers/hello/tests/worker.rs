@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 fn worker() -> u16 {
     let listener = hello::worker::bind("127.0.0.1:0".parse().unwrap(), false).unwrap();
     let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        hello::worker::serve_listener(listener, 7, Duration::from_millis(300))
-    });
+    std::thread::spawn(move || hello::worker::serve_listener(listener, 7, Duration::from_millis(300)));
     port
 }
 
@@ -56,24 +54,19 @@ fn keep_alive_serves_many_requests_on_one_connection() {
 #[test]
 fn connection_close_and_http10_close_after_the_response() {
     let port = worker();
-    for req in [
-        "GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
-        "GET / HTTP/1.0\r\n\r\n",
-    ] {
+    for req in ["GET / HTTP/1.1\r\nConnection: close\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"] {
         let mut s = connect(port);
         s.write_all(req.as_bytes()).unwrap();
         let r = read_all(&mut s);
-        assert!(
-            r.starts_with("HTTP/1.1 200 OK") && r.ends_with("Hello World"),
-            "{r}"
-        );
+        assert!(r.starts_with("HTTP/1.1 200 OK") && r.ends_with("Hello World"), "{r}");
     }
 }
 
 #[test]
 fn pipelined_requests_are_answered_in_order() {
     let mut s = connect(worker());
-    s.write_all(b"GET /1 HTTP/1.1\r\n\r\nHEAD /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
+    s.write_all(b"GET /1 HTTP/1.1\r\n\r\nHEAD /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
     let r = read_all(&mut s);
     assert_eq!(r.matches("HTTP/1.1 200 OK").count(), 3, "{r}");
     assert_eq!(r.matches("Hello World").count(), 2, "HEAD has no body: {r}");
@@ -108,9 +101,18 @@ fn idle_connections_are_closed() {
     let mut s = connect(worker());
     let t = Instant::now();
     assert_eq!(read_all(&mut s), "", "no bytes before the idle close");
-    assert!(
-        t.elapsed() < Duration::from_secs(3),
-        "closed after {:?}",
-        t.elapsed()
+    assert!(t.elapsed() < Duration::from_secs(3), "closed after {:?}", t.elapsed());
+}
+
+#[test]
+fn a_request_larger_than_the_first_buffer_is_served() {
+    let mut s = connect(worker());
+    let body = "b".repeat(20_000);
+    let req = format!(
+        "GET / HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     );
+    s.write_all(req.as_bytes()).unwrap();
+    let r = read_all(&mut s);
+    assert!(r.starts_with("HTTP/1.1 200 OK") && r.ends_with("Hello World"), "{r}");
 }

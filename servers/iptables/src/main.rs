@@ -91,18 +91,7 @@ fn rules(mode: Mode, host: &str, public: u16, ports: &[u16]) -> Vec<Vec<String>>
                     ]),
                 }
             }
-            r.extend(
-                [
-                    "-m",
-                    "comment",
-                    "--comment",
-                    TAG,
-                    "-j",
-                    "DNAT",
-                    "--to-destination",
-                ]
-                .map(String::from),
-            );
+            r.extend(["-m", "comment", "--comment", TAG, "-j", "DNAT", "--to-destination"].map(String::from));
             r.push(format!("{host}:{port}"));
             r
         })
@@ -149,10 +138,7 @@ mod tests {
     fn nth_rules_take_one_in_every_remaining() {
         let r = rules(Mode::Nth, "127.0.0.1", 8080, &[8081, 8082, 8083]);
         let text: Vec<String> = r.iter().map(|r| r.join(" ")).collect();
-        assert!(
-            text[0].contains("--mode nth --every 3 --packet 0")
-                && text[0].ends_with("127.0.0.1:8081")
-        );
+        assert!(text[0].contains("--mode nth --every 3 --packet 0") && text[0].ends_with("127.0.0.1:8081"));
         assert!(text[1].contains("--every 2") && text[1].ends_with(":8082"));
         assert!(
             !text[2].contains("statistic") && text[2].ends_with(":8083"),
@@ -168,11 +154,7 @@ mod tests {
         let r = rules(Mode::Random, "127.0.0.1", 8080, &[1, 2, 3, 4]);
         let p: Vec<String> = r
             .iter()
-            .filter_map(|r| {
-                r.iter()
-                    .position(|w| w == "--probability")
-                    .map(|i| r[i + 1].clone())
-            })
+            .filter_map(|r| r.iter().position(|w| w == "--probability").map(|i| r[i + 1].clone()))
             .collect();
         assert_eq!(p, ["0.2500000000", "0.3333333333", "0.5000000000"]);
     }

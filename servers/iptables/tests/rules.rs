@@ -65,11 +65,7 @@ fn run(mode: &str, count: usize) -> Option<String> {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     Some(text)
 }
 
@@ -78,20 +74,9 @@ fn nth_rules_round_robin_connections_and_vanish_on_stop() {
     let before = have("iptables").then(host_nat);
     let Some(out) = run("nth", 10) else { return };
     assert!(out.contains("rules 2\n"), "{out}");
-    assert_eq!(
-        out.matches("X-Worker: 0").count(),
-        5,
-        "exact round-robin: {out}"
-    );
-    assert_eq!(
-        out.matches("X-Worker: 1").count(),
-        5,
-        "exact round-robin: {out}"
-    );
-    assert!(
-        out.contains("exit 0\n") && out.contains("after 0\n"),
-        "{out}"
-    );
+    assert_eq!(out.matches("X-Worker: 0").count(), 5, "exact round-robin: {out}");
+    assert_eq!(out.matches("X-Worker: 1").count(), 5, "exact round-robin: {out}");
+    assert!(out.contains("exit 0\n") && out.contains("after 0\n"), "{out}");
     assert_eq!(before, Some(host_nat()), "the host's nat table changed");
 }
 
@@ -100,14 +85,8 @@ fn random_rules_reach_both_workers() {
     // 40 connections: both workers are missed by chance with probability 2^-39.
     let Some(out) = run("random", 40) else { return };
     assert_eq!(out.matches("X-Worker: ").count(), 40, "{out}");
-    assert!(
-        out.contains("X-Worker: 0") && out.contains("X-Worker: 1"),
-        "{out}"
-    );
-    assert!(
-        out.contains("rules 2\n") && out.contains("after 0\n"),
-        "{out}"
-    );
+    assert!(out.contains("X-Worker: 0") && out.contains("X-Worker: 1"), "{out}");
+    assert!(out.contains("rules 2\n") && out.contains("after 0\n"), "{out}");
 }
 
 #[test]

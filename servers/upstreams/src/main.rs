@@ -37,8 +37,7 @@ fn run() -> Result<()> {
         .with_context(|| format!("reading template {}", args.template.display()))?;
     let config_dir = args.config.parent().map(PathBuf::from).unwrap_or_default();
     let text = render(&template, c, &ports, &config_dir.display().to_string());
-    std::fs::write(&args.config, text)
-        .with_context(|| format!("writing {}", args.config.display()))?;
+    std::fs::write(&args.config, text).with_context(|| format!("writing {}", args.config.display()))?;
 
     let mut pids = pool::fork_upstreams(c.host, &ports, c.idle())?;
     let mut front = std::process::Command::new(&args.front[0]);
@@ -79,7 +78,15 @@ mod tests {
     #[test]
     fn upstream_lines_repeat_per_worker() {
         let c = StrategyArgs::parse_from(["x", "--workers", "2", "--port", "9000"]);
-        let out = render("n @workers@ at @host@:@port@\n  server w@upstream_id@ 127.0.0.1:@upstream_port@;\nend @config_dir@", &c, &[9001, 9002], "/run/x");
-        assert_eq!(out, "n 2 at 127.0.0.1:9000\n  server w0 127.0.0.1:9001;\n  server w1 127.0.0.1:9002;\nend /run/x\n");
+        let out = render(
+            "n @workers@ at @host@:@port@\n  server w@upstream_id@ 127.0.0.1:@upstream_port@;\nend @config_dir@",
+            &c,
+            &[9001, 9002],
+            "/run/x",
+        );
+        assert_eq!(
+            out,
+            "n 2 at 127.0.0.1:9000\n  server w0 127.0.0.1:9001;\n  server w1 127.0.0.1:9002;\nend /run/x\n"
+        );
     }
 }
