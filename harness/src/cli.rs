@@ -54,6 +54,9 @@ pub struct RunArgs {
     /// Output directory; overrides the profile's output.dir.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Skip the manifests' build commands (the binaries in --bin are already built).
+    #[arg(long)]
+    pub no_build: bool,
     #[command(flatten)]
     pub servers: ServersArgs,
 }

@@ -45,7 +45,11 @@ pub fn run(args: RunArgs) -> Result<()> {
     let (all, layout) = discover(&args.servers)?;
     let chosen = runner::select(all, &config.sweep.strategies)?;
     let (runnable, mut skipped) = runner::available(chosen);
-    let built = runner::build(runnable, &layout, &mut skipped);
+    let built = if args.no_build {
+        runnable
+    } else {
+        runner::build(runnable, &layout, &mut skipped)
+    };
     if built.is_empty() {
         bail!("no strategy can run here; reasons: {skipped:?}");
     }

@@ -1,9 +1,11 @@
 //! `lbbench` end to end: discovery of a new strategy directory, a full tiny sweep, failures that
 //! do not stop the sweep, and nothing left behind after kill -9.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{debug_bin, workspace};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const TINY: &str = r#"
@@ -18,23 +20,6 @@ warmup = "100ms"
 ready_timeout = "10s"
 stop_grace = "1s"
 "#;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-/// Builds a workspace binary (debug) once and returns the directory it is in.
-fn debug_bin(package: &str) -> PathBuf {
-    static BUILD: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = BUILD.lock().unwrap();
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", package])
-        .current_dir(workspace())
-        .status()
-        .unwrap();
-    assert!(status.success(), "cargo build -p {package} failed");
-    Path::new(env!("CARGO_BIN_EXE_lbbench")).parent().unwrap().to_path_buf()
-}
 
 /// A temporary repository layout: servers/<dir>/strategy.toml for each (dir, manifest).
 fn servers(manifests: &[(&str, String)]) -> tempfile::TempDir {
