@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn shipped_profiles_parse() {
-        for name in ["default", "quick"] {
+        for name in ["default", "quick", "proxies"] {
             let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../configs/{name}.toml"));
             Config::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
