@@ -3,7 +3,7 @@ CONFIG ?= configs/default.toml
 CARGO ?= cargo
 LBBENCH := target/release/lbbench
 
-.PHONY: all build deps bench test lint clean
+.PHONY: all build deps bench bench-loadgen test lint clean
 all: build
 
 build:
@@ -22,6 +22,10 @@ deps: build
 
 bench: deps
 	$(LBBENCH) run --config $(CONFIG)
+
+# The load generator against wrk on the same nginx (installs nginx and wrk when root).
+bench-loadgen: build
+	scripts/bench-loadgen
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -49,6 +49,17 @@ pub struct CellResult {
     pub isolated: bool,
     #[serde(flatten)]
     pub load: LoadReport,
+    /// Latency under load: open-loop runs at fractions of `load.rps`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_loop: Vec<OpenLoopPoint>,
+}
+
+/// One open-loop run at `fraction` of the cell's closed-loop maximum.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OpenLoopPoint {
+    pub fraction: f64,
+    #[serde(flatten)]
+    pub load: LoadReport,
 }
 
 impl CellSpec {
@@ -117,7 +128,7 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         .wait_ready(&url, spec.server.ready_timeout)
         .and_then(|()| measure(spec, &server));
     let stopped = server.stop(spec.server.stop_grace);
-    let report = measured?;
+    let (report, open_loop) = measured?;
     stopped?;
     Ok(CellResult {
         strategy: spec.strategy.clone(),
@@ -130,15 +141,17 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         shared_cpus: spec.shared_cpus(),
         isolated: spec.isolated,
         load: report,
+        open_loop,
     })
 }
 
-fn measure(spec: &CellSpec, server: &Server) -> Result<LoadReport> {
+/// The closed-loop maximum, then (first repeat only) the open-loop steps at fractions of it.
+fn measure(spec: &CellSpec, server: &Server) -> Result<(LoadReport, Vec<OpenLoopPoint>)> {
     let threads = match spec.load.client_threads {
         0 => spec.client_cpus.len(),
         n => n,
     };
-    let opts = load::LoadOptions {
+    let closed = load::LoadOptions {
         addr: ([127, 0, 0, 1], spec.port).into(),
         host: format!("127.0.0.1:{}", spec.port),
         path: "/".into(),
@@ -149,8 +162,9 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<LoadReport> {
         warmup: spec.load.warmup,
         timeout: spec.load.request_timeout,
         keepalive: spec.workload == Workload::Keepalive,
+        rate: None,
     };
-    let report = load::run(&opts)?;
+    let report = load::run(&closed)?;
     if report.requests == 0 {
         bail!(
             "no response in {:?} ({} errors: {:?}); the strategy's output:\n{}",
@@ -160,5 +174,24 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<LoadReport> {
             server.output_tail()
         );
     }
-    Ok(report)
+    let fractions = if spec.repeat == 0 {
+        spec.load.open_loop.as_slice()
+    } else {
+        &[]
+    };
+    let open_loop = fractions
+        .iter()
+        .map(|&fraction| {
+            let opts = load::LoadOptions {
+                rate: Some(fraction * report.rps),
+                duration: spec.load.open_loop_duration,
+                ..closed.clone()
+            };
+            Ok(OpenLoopPoint {
+                fraction,
+                load: load::run(&opts)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((report, open_loop))
 }

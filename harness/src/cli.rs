@@ -86,6 +86,10 @@ pub struct LoadArgs {
     /// Give up on a request after this long (counted as a timeout error).
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// Open loop: send this many requests per second in total, each connection on a fixed schedule;
+    /// latency is measured from when each request was due (corrected for coordinated omission).
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Print one JSON object instead of the text report.
     #[arg(long)]
     pub json: bool,

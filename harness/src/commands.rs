@@ -2,6 +2,7 @@
 
 use crate::cli::{LoadArgs, PlotArgs, RunArgs, ServersArgs};
 use crate::config::Config;
+use crate::load::stats::Percentiles;
 use crate::load::{self, LoadReport};
 use crate::manifest::{self, Layout, Strategy};
 use crate::report::{self, table};
@@ -147,6 +148,7 @@ pub fn load(args: LoadArgs) -> Result<()> {
         warmup: args.warmup,
         timeout: args.timeout,
         keepalive: !args.close,
+        rate: args.rate,
     };
     let report = load::run(&opts)?;
     if args.json {
@@ -157,20 +159,43 @@ pub fn load(args: LoadArgs) -> Result<()> {
     Ok(())
 }
 
+/// "p50 0.21 ms  p90 ...": one histogram's percentiles on a line.
+fn percentiles(p: &Percentiles) -> String {
+    let ms = |v: u64| report::ms(v as f64);
+    format!(
+        "p50 {} ms  p90 {} ms  p99 {} ms  p99.9 {} ms  max {} ms",
+        ms(p.p50),
+        ms(p.p90),
+        ms(p.p99),
+        ms(p.p999),
+        ms(p.max)
+    )
+}
+
 /// A wrk-like text report.
 pub fn text(url: &str, r: &LoadReport) -> String {
-    let l = &r.latency_us;
     let mut out = format!(
-        "{:.1}s test @ {url}\n  {} threads and {} connections\n  Latency  p50 {} ms  p90 {} ms  p99 {} ms  p99.9 {} ms  max {} ms\n",
-        r.duration_s,
-        r.threads,
-        r.connections,
-        report::ms(l.p50 as f64),
-        report::ms(l.p90 as f64),
-        report::ms(l.p99 as f64),
-        report::ms(l.p999 as f64),
-        report::ms(l.max as f64)
+        "{:.1}s test @ {url}\n  {} threads and {} connections\n",
+        r.duration_s, r.threads, r.connections
     );
+    match (r.target_rps, r.achieved_rps, &r.uncorrected_latency_us, &r.send_lag_us) {
+        (Some(target), Some(achieved), Some(uncorrected), Some(lag)) => {
+            out += &format!("  Open loop: target {target:.0} req/s, sent {achieved:.0} req/s");
+            if r.rate_reached == Some(false) {
+                out += " — WARNING: the offered rate was NOT reached; the server (or client) could not keep up";
+            }
+            out += &format!(
+                "\n  Latency (from when each request was due)  {}\n",
+                percentiles(&r.latency_us)
+            );
+            out += &format!(
+                "  Uncorrected (from the actual send)        {}\n",
+                percentiles(uncorrected)
+            );
+            out += &format!("  Send lag behind schedule                  {}\n", percentiles(lag));
+        }
+        _ => out += &format!("  Latency  {}\n", percentiles(&r.latency_us)),
+    }
     out += &format!(
         "  {} requests in {:.1}s, {} errors {:?}",
         r.requests, r.duration_s, r.errors, r.error_kinds

@@ -63,6 +63,12 @@ pub struct Load {
     pub request_timeout: Duration,
     /// Client threads; 0 means one per client CPU.
     pub client_threads: usize,
+    /// Latency under load: after the closed-loop run, drive the same server in open loop at these
+    /// fractions of its closed-loop maximum (first repeat only). Empty: off.
+    pub open_loop: Vec<f64>,
+    /// Measured window of each open-loop step.
+    #[serde(with = "humantime_serde")]
+    pub open_loop_duration: Duration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -101,6 +107,8 @@ impl Default for Load {
             warmup: Duration::from_secs(2),
             request_timeout: Duration::from_secs(5),
             client_threads: 0,
+            open_loop: Vec::new(),
+            open_loop_duration: Duration::from_secs(3),
         }
     }
 }
@@ -167,6 +175,9 @@ impl Config {
         }
         if self.load.connections == 0 {
             return Err("load.connections must be at least 1".into());
+        }
+        if self.load.open_loop.iter().any(|f| !(*f > 0.0 && *f <= 2.0)) {
+            return Err("load.open_loop takes fractions of the closed-loop maximum in (0, 2], e.g. [0.5, 0.9]".into());
         }
         if self.load.duration.is_zero() {
             return Err("load.duration must be positive, e.g. \"10s\"".into());

@@ -19,6 +19,7 @@ fn options(port: u16, keepalive: bool) -> LoadOptions {
         warmup: Duration::ZERO,
         timeout: Duration::from_secs(2),
         keepalive,
+        rate: None,
     }
 }
 
@@ -70,12 +71,21 @@ fn assert_accounted(r: &LoadReport) {
 }
 
 #[test]
-fn keepalive_and_close_counts_match_the_server() {
-    for keepalive in [true, false] {
+fn keepalive_and_close_counts_match_the_server_in_closed_and_open_loop() {
+    for (keepalive, rate) in [(true, None), (false, None), (true, Some(2000.0)), (false, Some(2000.0))] {
         let (port, served) = counting_server();
-        let r = run(&options(port, keepalive)).unwrap();
+        let r = run(&LoadOptions {
+            rate,
+            ..options(port, keepalive)
+        })
+        .unwrap();
         assert_accounted(&r);
-        assert!(r.requests > 100, "keepalive={keepalive}: only {} responses", r.requests);
+        assert!(
+            r.requests > 100,
+            "keepalive={keepalive} rate={rate:?}: only {} responses",
+            r.requests
+        );
+        assert_eq!(r.target_rps, rate);
         assert_eq!(r.errors, 0, "keepalive={keepalive}: {:?}", r.error_kinds);
         assert_eq!(r.per_worker["c"], r.requests);
         // Let in-flight responses land, then compare with what the server wrote.
@@ -129,4 +139,82 @@ fn a_server_that_never_answers_gives_timeouts() {
     assert_accounted(&r);
     assert_eq!(r.requests, 0);
     assert!(r.error_kinds.timeout >= 2, "{r:?}");
+}
+
+/// Answers at once, except that (when `stall`) it stops answering for 200 ms once per second.
+fn stalling_server(stall: bool) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let born = std::time::Instant::now();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut s = stream;
+                let _ = s.set_nodelay(true);
+                let mut buf = [0u8; 4096];
+                loop {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    let phase = born.elapsed().as_millis() as u64 % 1000;
+                    if stall && phase < 200 {
+                        std::thread::sleep(Duration::from_millis(200 - phase));
+                    }
+                    let resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker: s\r\n\r\nok";
+                    if s.write_all(resp.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// 1000 req/s over 4 keep-alive connections for 3 s: far below what the server can do.
+fn open_loop_against(port: u16) -> LoadReport {
+    let o = LoadOptions {
+        connections: 4,
+        duration: Duration::from_secs(3),
+        rate: Some(1000.0),
+        ..options(port, true)
+    };
+    let r = run(&o).unwrap();
+    assert_accounted(&r);
+    assert_eq!(r.errors, 0, "{:?}", r.error_kinds);
+    r
+}
+
+#[test]
+fn open_loop_latency_shows_a_stall_that_uncorrected_latency_hides() {
+    let r = open_loop_against(stalling_server(true));
+    let corrected = r.latency_us.p99;
+    let uncorrected = r.uncorrected_latency_us.unwrap().p99;
+    // A 200 ms stall per second delays ~20 % of the schedule by up to 200 ms ...
+    assert!(
+        corrected >= 100_000,
+        "corrected p99 {corrected} µs should show the stall: {r:?}"
+    );
+    // ... but only the few requests in flight when it began (4 per stall, ~0.4 %) waited on it.
+    assert!(
+        uncorrected < 50_000,
+        "uncorrected p99 {uncorrected} µs should not: {r:?}"
+    );
+    assert!(
+        r.send_lag_us.unwrap().p99 >= 100_000,
+        "requests left late after each stall: {r:?}"
+    );
+}
+
+#[test]
+fn without_stalls_corrected_and_uncorrected_latency_agree() {
+    let r = open_loop_against(stalling_server(false));
+    let (corrected, uncorrected) = (r.latency_us.p99, r.uncorrected_latency_us.unwrap().p99);
+    // They differ only by the send lag, which the client's 1 ms timer granularity bounds.
+    assert!(
+        corrected <= uncorrected + 2_000,
+        "corrected {corrected} µs vs uncorrected {uncorrected} µs: {r:?}"
+    );
+    assert_eq!(r.rate_reached, Some(true), "{r:?}");
 }

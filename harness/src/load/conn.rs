@@ -1,5 +1,12 @@
-//! The one connection loop: closed loop, keep-alive or a new connection per request.
+//! The one connection loop: closed or open loop, keep-alive or a new connection per request.
+//!
+//! Closed loop sends the next request as soon as the previous response is in. Open loop gives each
+//! connection a schedule of intended send times; a request that leaves late (because the previous
+//! one was slow) is timed from when it *should* have left, so a stalled server cannot hide its
+//! stall by slowing the client down (coordinated omission). The uncorrected time and the lag are
+//! kept beside it.
 
+use super::pacer::{Clock, Pacer};
 use super::stats::{ErrorKind, ThreadStats};
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -18,6 +25,12 @@ pub struct Plan {
     /// Built once; every request is these bytes.
     pub request: Vec<u8>,
     pub keepalive: bool,
+    /// Open loop: time between one connection's intended sends.
+    pub interval: Option<Duration>,
+    /// When the schedule (and the warm-up) begins.
+    pub begin: Instant,
+    /// Open loop: maps due times to the monotonic clock the pacers' timers run on.
+    pub clock: Clock,
     pub measure_from: Instant,
     pub end: Instant,
     pub timeout: Duration,
@@ -29,19 +42,44 @@ struct Response {
     close: bool,
 }
 
-/// Sends requests one after another until `plan.end`, recording those started in the window.
-pub async fn run(plan: &Plan, stats: &RefCell<ThreadStats>) {
+/// One request's timing.
+struct Attempt {
+    /// When it should have left (open loop) or left (closed loop).
+    intended: Instant,
+    sent_at: Instant,
+    measured: bool,
+    deadline: Instant,
+}
+
+/// Sends requests until `plan.end`, recording those due in the window. `offset` staggers this
+/// connection's schedule against the others'.
+pub async fn run(plan: &Plan, stats: &RefCell<ThreadStats>, offset: Duration) -> std::io::Result<()> {
     let mut stream: Option<TcpStream> = None;
     let mut buf = vec![0u8; 4096];
+    let pacer = plan.interval.map(|_| Pacer::new(plan.clock)).transpose()?;
+    let mut due = plan.begin + offset;
     loop {
-        let start = Instant::now();
-        if start >= plan.end {
-            return;
+        let intended = match (plan.interval, &pacer) {
+            (Some(every), Some(pacer)) => {
+                let this = due;
+                due += every;
+                pacer.until(this).await?;
+                this
+            }
+            _ => Instant::now(),
+        };
+        let sent_at = Instant::now();
+        if sent_at >= plan.end {
+            return Ok(());
         }
-        let measured = start >= plan.measure_from;
-        let deadline = (start + plan.timeout).min(plan.end);
-        let outcome = tokio::time::timeout_at(deadline.into(), exchange(plan, &mut stream, &mut buf)).await;
-        let next = record(plan, &mut stats.borrow_mut(), outcome, &buf, start, measured, deadline);
+        let a = Attempt {
+            intended,
+            sent_at,
+            measured: intended >= plan.measure_from,
+            deadline: (sent_at + plan.timeout).min(plan.end),
+        };
+        let outcome = tokio::time::timeout_at(a.deadline.into(), exchange(plan, &mut stream, &mut buf)).await;
+        let next = record(plan, &mut stats.borrow_mut(), outcome, &buf, &a);
         match next {
             Next::Reconnect => stream = None,
             Next::Backoff => {
@@ -64,22 +102,23 @@ enum Next {
     Backoff,
 }
 
-/// Books one exchange into `st` (only if it started in the measured window).
+/// Books one exchange into `st` (only if it was due in the measured window).
 fn record(
     plan: &Plan,
     st: &mut ThreadStats,
     outcome: Result<Result<Response, ErrorKind>, tokio::time::error::Elapsed>,
     buf: &[u8],
-    start: Instant,
-    measured: bool,
-    deadline: Instant,
+    a: &Attempt,
 ) -> Next {
-    st.sent += measured as u64;
+    if a.measured {
+        st.sent += 1;
+        st.lag(micros(a.sent_at - a.intended));
+    }
     match outcome {
         Ok(Ok(r)) => {
-            if measured {
-                let micros = start.elapsed().as_micros() as u64;
-                st.response(r.status, r.worker.map(|w| &buf[w]), micros);
+            if a.measured {
+                st.response(r.status, r.worker.map(|w| &buf[w]), micros(a.intended.elapsed()));
+                st.uncorrected(micros(a.sent_at.elapsed()));
             }
             if r.close || !plan.keepalive {
                 Next::Reconnect
@@ -88,7 +127,7 @@ fn record(
             }
         }
         Ok(Err(kind)) => {
-            if measured {
+            if a.measured {
                 st.error(kind);
             }
             if kind == ErrorKind::Connect {
@@ -98,8 +137,8 @@ fn record(
             }
         }
         Err(_elapsed) => {
-            if measured {
-                if deadline == plan.end && start + plan.timeout > plan.end {
+            if a.measured {
+                if a.deadline == plan.end && a.sent_at + plan.timeout > plan.end {
                     st.in_flight_at_end += 1;
                 } else {
                     st.error(ErrorKind::Timeout);
@@ -108,6 +147,10 @@ fn record(
             Next::Reconnect
         }
     }
+}
+
+fn micros(d: Duration) -> u64 {
+    d.as_micros().min(u64::MAX as u128) as u64
 }
 
 async fn exchange(plan: &Plan, stream: &mut Option<TcpStream>, buf: &mut Vec<u8>) -> Result<Response, ErrorKind> {

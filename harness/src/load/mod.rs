@@ -2,6 +2,7 @@
 //! running its share of the connections; per-thread statistics merged once at the end.
 
 pub mod conn;
+pub mod pacer;
 pub mod stats;
 
 use anyhow::{Context, Result};
@@ -9,6 +10,7 @@ use conn::Plan;
 pub use stats::LoadReport;
 use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -26,6 +28,8 @@ pub struct LoadOptions {
     pub warmup: Duration,
     pub timeout: Duration,
     pub keepalive: bool,
+    /// Open loop: total requests per second over all connections; None: closed loop.
+    pub rate: Option<f64>,
 }
 
 impl LoadOptions {
@@ -38,11 +42,23 @@ impl LoadOptions {
 /// Runs the load and returns the merged report. Blocks for `warmup + duration`.
 pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
     let threads = opts.threads.clamp(1, opts.connections.max(1));
-    let measure_from = Instant::now() + opts.warmup;
+    let interval = match opts.rate {
+        Some(r) if !(r > 0.0 && r.is_finite()) => {
+            anyhow::bail!("the rate must be a positive number of requests per second, not {r}")
+        }
+        // Each connection sends every connections/rate seconds.
+        Some(r) => Some(Duration::from_secs_f64(opts.connections as f64 / r)),
+        None => None,
+    };
+    let begin = Instant::now();
+    let measure_from = begin + opts.warmup;
     let plan = Plan {
         addr: opts.addr,
         request: opts.request(),
         keepalive: opts.keepalive,
+        interval,
+        begin,
+        clock: pacer::Clock::now(),
         measure_from,
         end: measure_from + opts.duration,
         timeout: opts.timeout,
@@ -50,12 +66,14 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
     let parts = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
+                // Thread t runs connections first..first+conns of the global numbering.
                 let conns = opts.connections / threads + usize::from(t < opts.connections % threads);
+                let first = t * (opts.connections / threads) + t.min(opts.connections % threads);
                 let cpu = (!opts.cpus.is_empty()).then(|| opts.cpus[t % opts.cpus.len()]);
-                let plan = &plan;
+                let (plan, total) = (&plan, opts.connections);
                 std::thread::Builder::new()
                     .name(format!("load-{t}"))
-                    .spawn_scoped(scope, move || client_thread(plan, conns, cpu))
+                    .spawn_scoped(scope, move || client_thread(plan, first..first + conns, total, cpu))
             })
             .collect::<std::io::Result<_>>()?;
         handles
@@ -63,10 +81,15 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
             .map(|h| h.join().map_err(|_| anyhow::anyhow!("a load thread panicked"))?)
             .collect::<Result<Vec<_>>>()
     })?;
-    Ok(stats::merge(parts, opts.connections, opts.duration.as_secs_f64()))
+    Ok(stats::merge(
+        parts,
+        opts.connections,
+        opts.duration.as_secs_f64(),
+        opts.rate,
+    ))
 }
 
-fn client_thread(plan: &Plan, conns: usize, cpu: Option<usize>) -> Result<stats::ThreadStats> {
+fn client_thread(plan: &Plan, conns: Range<usize>, total: usize, cpu: Option<usize>) -> Result<stats::ThreadStats> {
     if let Some(cpu) = cpu {
         hello::process::pin(&[cpu])?;
     }
@@ -75,15 +98,27 @@ fn client_thread(plan: &Plan, conns: usize, cpu: Option<usize>) -> Result<stats:
         .build()
         .context("client runtime")?;
     let plan = Rc::new(plan.clone());
-    let stats = Rc::new(RefCell::new(stats::ThreadStats::new()));
+    let stats = Rc::new(RefCell::new(stats::ThreadStats::new(plan.interval.is_some())));
     let (wall, cpu0) = (Instant::now(), thread_cpu_time());
     let local = tokio::task::LocalSet::new();
-    for _ in 0..conns {
+    let mut handles = Vec::with_capacity(conns.len());
+    for c in conns {
         let (plan, stats) = (plan.clone(), stats.clone());
-        local.spawn_local(async move { conn::run(&plan, &stats).await });
+        // Open loop: connection c starts c/total of an interval late, spreading sends evenly.
+        let offset = plan
+            .interval
+            .map_or(Duration::ZERO, |i| i.mul_f64(c as f64 / total as f64));
+        handles.push(local.spawn_local(async move { conn::run(&plan, &stats, offset).await }));
     }
     // Every connection loop ends by itself at `plan.end`.
-    rt.block_on(local);
+    rt.block_on(local.run_until(async {
+        for h in handles {
+            h.await
+                .map_err(|e| anyhow::anyhow!("a connection task failed: {e}"))?
+                .context("pacing open-loop sends")?;
+        }
+        Ok::<_, anyhow::Error>(())
+    }))?;
     let mut stats = Rc::try_unwrap(stats)
         .map_err(|_| anyhow::anyhow!("connection outlived its run"))?
         .into_inner();

@@ -19,7 +19,12 @@ pub enum ErrorKind {
 
 /// What one thread observed in the measured window.
 pub struct ThreadStats {
+    /// From the intended send time (open loop) or the send (closed loop, where they are the same).
     pub latency: Histogram<u64>,
+    /// Open loop only: from the actual send, as a client without the correction would report.
+    pub uncorrected: Option<Histogram<u64>>,
+    /// Open loop only: how late each request left compared with its schedule.
+    pub send_lag: Option<Histogram<u64>>,
     pub sent: u64,
     pub ok: u64,
     pub non_2xx: BTreeMap<u16, u64>,
@@ -45,9 +50,11 @@ impl ErrorCounts {
 }
 
 impl ThreadStats {
-    pub fn new() -> Self {
+    pub fn new(open_loop: bool) -> Self {
         ThreadStats {
             latency: histogram(),
+            uncorrected: open_loop.then(histogram),
+            send_lag: open_loop.then(histogram),
             sent: 0,
             ok: 0,
             non_2xx: BTreeMap::new(),
@@ -73,6 +80,20 @@ impl ThreadStats {
         }
     }
 
+    /// Open loop: the uncorrected latency of a response.
+    pub fn uncorrected(&mut self, micros: u64) {
+        if let Some(h) = &mut self.uncorrected {
+            h.saturating_record(micros.max(1));
+        }
+    }
+
+    /// Open loop: how late a request left.
+    pub fn lag(&mut self, micros: u64) {
+        if let Some(h) = &mut self.send_lag {
+            h.saturating_record(micros.max(1));
+        }
+    }
+
     pub fn error(&mut self, kind: ErrorKind) {
         let e = &mut self.errors;
         match kind {
@@ -81,12 +102,6 @@ impl ThreadStats {
             ErrorKind::Timeout => e.timeout += 1,
             ErrorKind::Protocol => e.protocol += 1,
         }
-    }
-}
-
-impl Default for ThreadStats {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -139,14 +154,34 @@ pub struct LoadReport {
     pub client_cpu_busy: f64,
     /// The client, not the server, may have been the limit (busy ≥ 90 %).
     pub client_saturated: bool,
+    /// Open loop (`--rate`): the offered rate asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_rps: Option<f64>,
+    /// Open loop: requests actually sent per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub achieved_rps: Option<f64>,
+    /// Open loop: false when fewer than 95 % of the scheduled requests could be sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_reached: Option<bool>,
+    /// Open loop: latency from the actual send, without the coordinated-omission correction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncorrected_latency_us: Option<Percentiles>,
+    /// Open loop: how late requests left compared with their schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_lag_us: Option<Percentiles>,
 }
+
+/// A rate below this share of the target counts as not reached.
+pub const RATE_REACHED: f64 = 0.95;
 
 pub const SATURATED: f64 = 0.90;
 
-/// The collector: folds every thread's statistics into one report.
-pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64) -> LoadReport {
+/// The collector: folds every thread's statistics into one report. `target_rps`: open loop.
+pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, target_rps: Option<f64>) -> LoadReport {
     let threads = parts.len();
     let mut latency = histogram();
+    let open = target_rps.is_some();
+    let (mut uncorrected, mut send_lag) = (histogram(), histogram());
     let mut r = LoadReport {
         connections,
         threads,
@@ -163,9 +198,18 @@ pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64) -> Lo
         per_worker: BTreeMap::new(),
         client_cpu_busy: 0.0,
         client_saturated: false,
+        target_rps: None,
+        achieved_rps: None,
+        rate_reached: None,
+        uncorrected_latency_us: None,
+        send_lag_us: None,
     };
     for t in parts {
         latency.add(&t.latency).expect("histograms share bounds");
+        if let (Some(u), Some(l)) = (&t.uncorrected, &t.send_lag) {
+            uncorrected.add(u).expect("histograms share bounds");
+            send_lag.add(l).expect("histograms share bounds");
+        }
         r.sent += t.sent;
         r.ok += t.ok;
         for (s, n) in t.non_2xx {
@@ -193,6 +237,18 @@ pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64) -> Lo
     };
     r.latency_us = Percentiles::of(&latency);
     r.client_saturated = r.client_cpu_busy >= SATURATED;
+    if let (true, Some(target)) = (open, target_rps) {
+        let achieved = if duration_s > 0.0 {
+            r.sent as f64 / duration_s
+        } else {
+            0.0
+        };
+        r.target_rps = Some(target);
+        r.achieved_rps = Some(achieved);
+        r.rate_reached = Some(achieved >= RATE_REACHED * target);
+        r.uncorrected_latency_us = Some(Percentiles::of(&uncorrected));
+        r.send_lag_us = Some(Percentiles::of(&send_lag));
+    }
     r
 }
 
@@ -202,16 +258,16 @@ mod tests {
 
     #[test]
     fn merge_adds_counts_and_histograms() {
-        let mut a = ThreadStats::new();
+        let mut a = ThreadStats::new(false);
         a.sent = 3;
         a.response(200, Some(b"0"), 100);
         a.response(200, Some(b"1"), 300);
         a.error(ErrorKind::Reset);
-        let mut b = ThreadStats::new();
+        let mut b = ThreadStats::new(false);
         b.sent = 2;
         b.response(503, Some(b"1"), 200);
         b.in_flight_at_end = 1;
-        let r = merge(vec![a, b], 2, 2.0);
+        let r = merge(vec![a, b], 2, 2.0, None);
         assert_eq!(
             (r.sent, r.requests, r.ok, r.errors, r.in_flight_at_end),
             (5, 3, 2, 1, 1)
@@ -223,5 +279,24 @@ mod tests {
         assert_eq!(r.rps, 1.5);
         assert_eq!(r.latency_us.max, 300);
         assert!(r.latency_us.p50 >= 199 && r.latency_us.p50 <= 201);
+        assert!(r.target_rps.is_none() && r.uncorrected_latency_us.is_none());
+    }
+
+    #[test]
+    fn open_loop_reports_both_histograms_and_the_rate() {
+        let mut t = ThreadStats::new(true);
+        t.sent = 90;
+        for _ in 0..90 {
+            t.response(200, None, 5000);
+            t.uncorrected(100);
+            t.lag(4900);
+        }
+        let r = merge(vec![t], 1, 1.0, Some(100.0));
+        assert_eq!(
+            (r.target_rps, r.achieved_rps, r.rate_reached),
+            (Some(100.0), Some(90.0), Some(false))
+        );
+        assert!(r.latency_us.p99 >= 4990 && r.uncorrected_latency_us.unwrap().p99 <= 101);
+        assert!(r.send_lag_us.unwrap().p50 >= 4890);
     }
 }

@@ -4,6 +4,52 @@ use super::*;
 use crate::load::stats::{ErrorCounts, LoadReport, Percentiles};
 use std::collections::BTreeMap;
 
+/// Two open-loop steps at half and 90 % of `rps`; the second misses its rate.
+fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
+    [(0.5, 200u64, true), (0.9, 2000, false)]
+        .into_iter()
+        .map(|(fraction, p99, reached)| crate::cell::OpenLoopPoint {
+            fraction,
+            load: LoadReport {
+                connections: 8,
+                threads: 1,
+                duration_s: 1.0,
+                sent: 10,
+                requests: 10,
+                ok: 10,
+                non_2xx: BTreeMap::new(),
+                errors: 0,
+                error_kinds: ErrorCounts::default(),
+                in_flight_at_end: 0,
+                rps: fraction * rps,
+                latency_us: Percentiles {
+                    p50: 90,
+                    p90: 120,
+                    p99,
+                    p999: p99,
+                    max: p99,
+                    mean: 100.0,
+                },
+                per_worker: BTreeMap::new(),
+                client_cpu_busy: 0.1,
+                client_saturated: false,
+                target_rps: Some(fraction * rps),
+                achieved_rps: Some(fraction * rps),
+                rate_reached: Some(reached),
+                uncorrected_latency_us: Some(Percentiles {
+                    p50: 80,
+                    p90: 100,
+                    p99: 150,
+                    p999: 150,
+                    max: 150,
+                    mean: 85.0,
+                }),
+                send_lag_us: Some(Percentiles::default()),
+            },
+        })
+        .collect()
+}
+
 pub fn results() -> Results {
     let mut cells = Vec::new();
     for (s, strategy) in ["alpha", "beta"].iter().enumerate() {
@@ -43,7 +89,13 @@ pub fn results() -> Results {
                         per_worker: (0..cores).map(|w| (w.to_string(), rps as u64 / cores as u64)).collect(),
                         client_cpu_busy: 0.5,
                         client_saturated: s == 1 && cores == 1,
+                        target_rps: None,
+                        achieved_rps: None,
+                        rate_reached: None,
+                        uncorrected_latency_us: None,
+                        send_lag_us: None,
                     },
+                    open_loop: if repeat == 0 { open_loop(rps) } else { Vec::new() },
                 });
             }
         }

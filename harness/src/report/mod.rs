@@ -61,6 +61,19 @@ pub struct Point {
     pub client_saturated: bool,
 }
 
+/// One open-loop step of a cell: offered load against corrected p99.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadPoint {
+    pub strategy: String,
+    pub cores: usize,
+    pub workload: Workload,
+    pub fraction: f64,
+    pub target_rps: f64,
+    pub p99_us: f64,
+    pub rate_reached: bool,
+    pub shared_cpus: bool,
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
@@ -88,6 +101,25 @@ impl Results {
         w.sort();
         w.dedup();
         w
+    }
+
+    /// Every open-loop step of every cell (latency under load), in cell order.
+    pub fn load_points(&self) -> Vec<LoadPoint> {
+        self.cells
+            .iter()
+            .flat_map(|c| {
+                c.open_loop.iter().map(move |o| LoadPoint {
+                    strategy: c.strategy.clone(),
+                    cores: c.cores,
+                    workload: c.workload,
+                    fraction: o.fraction,
+                    target_rps: o.load.target_rps.unwrap_or(0.0),
+                    p99_us: o.load.latency_us.p99 as f64,
+                    rate_reached: o.load.rate_reached.unwrap_or(true),
+                    shared_cpus: c.shared_cpus,
+                })
+            })
+            .collect()
     }
 
     /// Medians over repeats, ordered by workload, strategy, cores.

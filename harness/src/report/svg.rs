@@ -1,6 +1,6 @@
 //! The figures: one function per figure taking a path; size, fonts and palette shared.
 
-use super::{Exporter, Point, Results};
+use super::{Exporter, LoadPoint, Point, Results};
 use crate::config::Workload;
 use anyhow::{anyhow, Result};
 use plotters::coord::Shift;
@@ -29,6 +29,8 @@ const PALETTE: [RGBColor; 12] = [
     RGBColor(128, 64, 0),
 ];
 const NOTE: &str = "hollow marker: client and server shared CPUs · red cross: client saturated (≥ 90 % busy)";
+const LOAD_NOTE: &str = "open loop, latency from each request's intended send time · hollow marker: client and server \
+shared CPUs · red cross: offered rate not reached";
 
 pub struct Svg;
 
@@ -42,6 +44,11 @@ impl Exporter for Svg {
             let path = dir.join(format!("latency-{}.svg", w.name()));
             latency(results, w, &path)?;
             files.push(path);
+            if results.load_points().iter().any(|p| p.workload == w) {
+                let path = dir.join(format!("latency-vs-load-{}.svg", w.name()));
+                latency_vs_load(results, w, &path)?;
+                files.push(path);
+            }
         }
         Ok(files)
     }
@@ -50,7 +57,12 @@ impl Exporter for Svg {
 /// Requests per second against server cores, a line per strategy.
 pub fn throughput(results: &Results, workload: Workload, path: &Path) -> Result<()> {
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
-    let area = frame(&root, results, &format!("Throughput — {} workload", workload.name()))?;
+    let area = frame(
+        &root,
+        results,
+        &format!("Throughput — {} workload", workload.name()),
+        NOTE,
+    )?;
     panel(&area, results, workload, "", "requests per second", |p| p.rps)?;
     root.present().map_err(|e| anyhow!("writing {}: {e}", path.display()))
 }
@@ -58,7 +70,7 @@ pub fn throughput(results: &Results, workload: Workload, path: &Path) -> Result<
 /// Median p50 and p99 latency against server cores, a line per strategy, one panel each.
 pub fn latency(results: &Results, workload: Workload, path: &Path) -> Result<()> {
     let root = SVGBackend::new(path, WIDE).into_drawing_area();
-    let area = frame(&root, results, &format!("Latency — {} workload", workload.name()))?;
+    let area = frame(&root, results, &format!("Latency — {} workload", workload.name()), NOTE)?;
     let (left, right) = area.split_horizontally(WIDE.0 / 2);
     panel(&left, results, workload, "p50", "p50 latency (ms)", |p| {
         p.p50_us / 1000.0
@@ -69,11 +81,98 @@ pub fn latency(results: &Results, workload: Workload, path: &Path) -> Result<()>
     root.present().map_err(|e| anyhow!("writing {}: {e}", path.display()))
 }
 
-/// White background, title, the machine and run as subtitle, the marker legend as footer.
+/// p99 latency against offered load (open loop), a line per strategy, one panel per core count.
+pub fn latency_vs_load(results: &Results, workload: Workload, path: &Path) -> Result<()> {
+    let points: Vec<LoadPoint> = results
+        .load_points()
+        .into_iter()
+        .filter(|p| p.workload == workload)
+        .collect();
+    let mut cores: Vec<usize> = points.iter().map(|p| p.cores).collect();
+    cores.sort_unstable();
+    cores.dedup();
+    let root = SVGBackend::new(path, WIDE).into_drawing_area();
+    let title = format!("Latency under load — {} workload", workload.name());
+    let area = frame(&root, results, &title, LOAD_NOTE)?;
+    let panels = area.split_evenly((1, cores.len().max(1)));
+    for (panel, &n) in panels.iter().zip(&cores) {
+        let mine: Vec<&LoadPoint> = points.iter().filter(|p| p.cores == n).collect();
+        load_panel(
+            panel,
+            results,
+            &mine,
+            &format!("{n} server core{}", if n == 1 { "" } else { "s" }),
+        )?;
+    }
+    root.present().map_err(|e| anyhow!("writing {}: {e}", path.display()))
+}
+
+fn load_panel(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    r: &Results,
+    points: &[&LoadPoint],
+    caption: &str,
+) -> Result<()> {
+    let right = points.iter().map(|p| p.target_rps).fold(0.0, f64::max).max(1.0) * 1.05;
+    let top = points.iter().map(|p| p.p99_us / 1000.0).fold(0.0, f64::max).max(1e-3) * 1.15;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, LABEL_PX + 3))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(84)
+        .build_cartesian_2d(0.0..right, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .x_desc("offered load (requests per second)")
+        .y_desc("p99 latency (ms)")
+        .x_label_formatter(&|x| human(*x))
+        .y_label_formatter(&|y| human(*y))
+        .label_style((FONT, LABEL_PX))
+        .axis_desc_style((FONT, LABEL_PX))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    for (i, name) in r.strategies().iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let mut mine: Vec<&&LoadPoint> = points.iter().filter(|p| &p.strategy == name).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        mine.sort_by(|a, b| a.target_rps.total_cmp(&b.target_rps));
+        let xy = |p: &LoadPoint| (p.target_rps, p.p99_us / 1000.0);
+        chart
+            .draw_series(LineSeries::new(mine.iter().map(|p| xy(p)), color.stroke_width(2)))?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+        chart.draw_series(mine.iter().map(|p| {
+            let style = if p.shared_cpus {
+                color.stroke_width(2)
+            } else {
+                color.filled()
+            };
+            Circle::new(xy(p), 5, style)
+        }))?;
+        chart.draw_series(
+            mine.iter()
+                .filter(|p| !p.rate_reached)
+                .map(|p| Cross::new(xy(p), 8, RED.stroke_width(2))),
+        )?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT, LABEL_PX - 1))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()?;
+    Ok(())
+}
+
+/// White background, title, the machine and run as subtitle, `note` (the marker legend) as footer.
 fn frame<'a>(
     root: &DrawingArea<SVGBackend<'a>, Shift>,
     r: &Results,
     title: &str,
+    note: &str,
 ) -> Result<DrawingArea<SVGBackend<'a>, Shift>> {
     root.fill(&WHITE)?;
     let area = root.titled(title, (FONT, TITLE_PX))?;
@@ -94,7 +193,7 @@ fn frame<'a>(
     );
     let area = area.titled(&subtitle, (FONT, SUBTITLE_PX).into_font().color(&RGBColor(90, 90, 90)))?;
     let (body, footer) = area.split_vertically(area.dim_in_pixel().1 - 22);
-    footer.draw_text(NOTE, &(FONT, 12).into_font().color(&RGBColor(90, 90, 90)), (12, 4))?;
+    footer.draw_text(note, &(FONT, 12).into_font().color(&RGBColor(90, 90, 90)), (12, 4))?;
     Ok(body)
 }
 

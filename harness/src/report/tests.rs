@@ -82,7 +82,14 @@ fn svgs_are_written_with_titles_axes_and_legend() {
         .iter()
         .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["throughput-keepalive.svg", "latency-keepalive.svg"]);
+    assert_eq!(
+        names,
+        [
+            "throughput-keepalive.svg",
+            "latency-keepalive.svg",
+            "latency-vs-load-keepalive.svg"
+        ]
+    );
     let t = std::fs::read_to_string(&files[0]).unwrap();
     assert!(t.starts_with("<svg"), "not an SVG");
     for text in [
