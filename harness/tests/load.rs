@@ -211,7 +211,7 @@ fn open_loop_latency_shows_a_stall_that_uncorrected_latency_hides() {
 fn without_stalls_corrected_and_uncorrected_latency_agree() {
     let r = open_loop_against(stalling_server(false));
     let (corrected, uncorrected) = (r.latency_us.p99, r.uncorrected_latency_us.unwrap().p99);
-    // They differ only by the send lag, which the client's 1 ms timer granularity bounds.
+    // They differ only by the send lag, tens of microseconds with timerfd pacing; 2 ms leaves room for noise.
     assert!(
         corrected <= uncorrected + 2_000,
         "corrected {corrected} µs vs uncorrected {uncorrected} µs: {r:?}"
