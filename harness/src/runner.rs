@@ -194,8 +194,13 @@ fn measure(plan: &Plan, job: &Job, allowed: &[usize], isolated: bool) -> Result<
         );
     };
     let run_dir = tempdir(&job.strategy.name)?;
-    let port = if isolated { ISOLATED_PORT } else { sandbox::free_port()? };
     let workers = job.cores * plan.config.sweep.workers_per_core;
+    // On the host, the ports after the public one must be free too: fronted workers live there.
+    let port = if isolated {
+        ISOLATED_PORT
+    } else {
+        hello::pool::free_block(workers)?
+    };
     let slot = Slot {
         workers,
         port,

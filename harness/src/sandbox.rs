@@ -103,9 +103,3 @@ fn loopback_up() -> Result<()> {
     }
     Ok(())
 }
-
-/// A port nobody listens on right now (for cells on the host's loopback).
-pub fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(l.local_addr()?.port())
-}

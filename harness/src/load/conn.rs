@@ -8,6 +8,7 @@
 
 use super::pacer::{Clock, Pacer};
 use super::stats::{ErrorKind, ThreadStats};
+use hello::http::response_head;
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -189,36 +190,14 @@ fn io_kind(e: std::io::Error) -> ErrorKind {
     }
 }
 
-/// Parses just enough of a response: status, length, `X-Worker`, `Connection: close`.
+/// A whole response at the front of `buf`, or `None` while bytes are missing.
 fn parse(buf: &[u8]) -> Result<Option<Response>, ErrorKind> {
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let mut resp = httparse::Response::new(&mut headers);
-    let head = match resp.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(_) => return Err(ErrorKind::Protocol),
-    };
-    let mut r = Response {
-        status: resp.code.unwrap_or(0),
-        worker: None,
-        close: resp.version == Some(0),
-    };
-    let mut length = None;
-    for h in resp.headers.iter() {
-        if h.name.eq_ignore_ascii_case("content-length") {
-            length = std::str::from_utf8(h.value)
-                .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok());
-        } else if h.name.eq_ignore_ascii_case("x-worker") {
-            let at = h.value.as_ptr() as usize - buf.as_ptr() as usize;
-            r.worker = Some(at..at + h.value.len());
-        } else if h.name.eq_ignore_ascii_case("connection") {
-            r.close = h.value.eq_ignore_ascii_case(b"close");
-        }
-    }
-    // Every server measured here sends a Content-Length; anything else is reported, not guessed at.
-    let length = length.ok_or(ErrorKind::Protocol)?;
-    Ok((buf.len() >= head + length).then_some(r))
+    let head = response_head(buf).map_err(|_| ErrorKind::Protocol)?;
+    Ok(head.filter(|h| buf.len() >= h.len + h.body_len).map(|h| Response {
+        status: h.status,
+        worker: h.worker,
+        close: h.close,
+    }))
 }
 
 #[cfg(test)]

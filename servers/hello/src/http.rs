@@ -143,9 +143,87 @@ impl Responses {
     }
 }
 
+/// Just enough of a response head for a client or a proxy: status, framing, `X-Worker`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    pub status: u16,
+    /// Bytes of the head, up to and including the empty line.
+    pub len: usize,
+    /// Content-Length (a response to HEAD carries none of it).
+    pub body_len: usize,
+    /// The server closes the connection after this response.
+    pub close: bool,
+    /// Where the `X-Worker` value sits in the buffer.
+    pub worker: Option<std::ops::Range<usize>>,
+}
+
+/// Why a response cannot be framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadResponse {
+    Malformed,
+    /// Every server measured here sends a Content-Length; anything else is reported, not guessed at.
+    NoLength,
+}
+
+/// Parses the response head at the front of `buf`; `Ok(None)` until it is complete.
+pub fn response_head(buf: &[u8]) -> Result<Option<ResponseHead>, BadResponse> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut resp = httparse::Response::new(&mut headers);
+    let len = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(BadResponse::Malformed),
+    };
+    let (mut body_len, mut worker) = (None, None);
+    let mut close = resp.version == Some(0);
+    for h in resp.headers.iter() {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            body_len = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok());
+        } else if h.name.eq_ignore_ascii_case("x-worker") {
+            let at = h.value.as_ptr() as usize - buf.as_ptr() as usize;
+            worker = Some(at..at + h.value.len());
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            close = h.value.eq_ignore_ascii_case(b"close");
+        }
+    }
+    let body_len = body_len.ok_or(BadResponse::NoLength)?;
+    Ok(Some(ResponseHead {
+        status: resp.code.unwrap_or(0),
+        len,
+        body_len,
+        close,
+        worker,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn response_heads_give_status_framing_worker_and_close() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-Worker: 7\r\nConnection: close\r\n\r\nHello World";
+        assert_eq!(response_head(&raw[..20]), Ok(None));
+        let h = response_head(raw).unwrap().unwrap();
+        assert_eq!((h.status, h.len + h.body_len, h.close), (200, raw.len(), true));
+        assert_eq!(&raw[h.worker.unwrap()], b"7");
+        assert!(
+            !response_head(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .unwrap()
+                .unwrap()
+                .close
+        );
+        assert!(
+            response_head(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .unwrap()
+                .unwrap()
+                .close
+        );
+        assert_eq!(response_head(b"HTTP/1.1 200 OK\r\n\r\n"), Err(BadResponse::NoLength));
+        assert_eq!(response_head(b"garbage\r\n\r\n"), Err(BadResponse::Malformed));
+    }
 
     #[test]
     fn keep_alive_rules_follow_the_version() {

@@ -1,16 +1,13 @@
 //! Helpers for tests that start a strategy binary for real and look at who answers.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A free port on loopback right now.
+/// A free port on loopback right now (the next 4 are free too, for strategies that need them).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    crate::pool::free_block(4).expect("a free block of ports")
 }
 
 /// One raw HTTP exchange on a fresh connection; returns the whole response text.
@@ -40,7 +37,7 @@ pub struct Running {
 impl Running {
     /// Starts `bin --workers N --port P` plus `extra` and waits until it answers.
     pub fn start(bin: &str, workers: usize, extra: &[&str]) -> Running {
-        let port = free_port();
+        let port = crate::pool::free_block(workers).expect("a free block of ports");
         let child = Command::new(bin)
             .args(["--workers", &workers.to_string(), "--port", &port.to_string()])
             .args(extra)

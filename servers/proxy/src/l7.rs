@@ -3,7 +3,7 @@
 
 use crate::{Upstreams, BAD_GATEWAY, UPSTREAM_TIMEOUT};
 use hello::conn::{grow, FIRST_BUF, MAX_BUF};
-use hello::http::{frame, Frame, Responses};
+use hello::http::{frame, response_head, Frame, Responses};
 use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
@@ -138,27 +138,9 @@ async fn exchange(
 
 /// (head length, total length, upstream closes) once the head is complete.
 fn response_frame(buf: &[u8], head_only: bool) -> io::Result<Option<(usize, usize, bool)>> {
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let mut resp = httparse::Response::new(&mut headers);
-    let head_len = match resp.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
-    };
-    let mut length = None;
-    let mut close = resp.version == Some(0);
-    for h in resp.headers.iter() {
-        if h.name.eq_ignore_ascii_case("content-length") {
-            length = std::str::from_utf8(h.value)
-                .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok());
-        } else if h.name.eq_ignore_ascii_case("connection") {
-            close = h.value.eq_ignore_ascii_case(b"close");
-        }
-    }
-    let length =
-        length.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "upstream response without Content-Length"))?;
-    Ok(Some((head_len, head_len + if head_only { 0 } else { length }, close)))
+    let head = response_head(buf)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("upstream response: {e:?}")))?;
+    Ok(head.map(|h| (h.len, h.len + if head_only { 0 } else { h.body_len }, h.close)))
 }
 
 /// The request as sent upstream: HTTP/1.1 without hop-by-hop headers, so the upstream connection
