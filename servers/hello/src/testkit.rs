@@ -130,11 +130,23 @@ pub fn gone(pid: &u32) -> bool {
         .unwrap_or(true)
 }
 
+/// The children of `pid` once there are `n` (or whatever there are after 5 s): the first worker
+/// may answer before the master has forked the last one.
+fn await_children(pid: u32, n: usize) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut kids = children_of(pid);
+    while kids.len() < n && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        kids = children_of(pid);
+    }
+    kids
+}
+
 /// A strategy's contract: with 2 workers, both answer; SIGTERM stops the master and its
 /// `children` processes (2 workers, plus any proxy processes).
 pub fn check_two_workers_answer_and_stop(bin: &str, extra: &[&str], children: usize) {
     let mut server = Running::start(bin, 2, extra);
-    let kids = children_of(server.child.id());
+    let kids = await_children(server.child.id(), children);
     assert_eq!(
         kids.len(),
         children,
@@ -151,7 +163,7 @@ pub fn check_two_workers_answer_and_stop(bin: &str, extra: &[&str], children: us
 /// A strategy's contract: its workers die with the master even when the master is SIGKILLed.
 pub fn check_workers_die_with_master(bin: &str, extra: &[&str]) {
     let mut server = Running::start(bin, 2, extra);
-    let workers = children_of(server.child.id());
+    let workers = await_children(server.child.id(), 2);
     server.child.kill().expect("SIGKILL the master");
     server.child.wait().expect("reap the master");
     let deadline = Instant::now() + Duration::from_secs(5);
