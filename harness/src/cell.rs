@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Set for strategies running in a private network namespace: that namespace's id.
 pub const NETNS_ENV: &str = "LBBENCH_NETNS";
@@ -66,6 +69,14 @@ impl CellSpec {
     pub fn shared_cpus(&self) -> bool {
         self.client_cpus.iter().any(|c| self.server_cpus.contains(c))
     }
+
+    /// The longest a cell can legitimately take, with a generous margin.
+    pub fn time_limit(&self) -> Duration {
+        let (l, s) = (&self.load, &self.server);
+        let closed = l.warmup + l.duration + l.request_timeout;
+        let open = (l.warmup + l.open_loop_duration + l.request_timeout) * l.open_loop.len() as u32;
+        s.ready_timeout + closed + open + s.stop_grace * 2 + Duration::from_secs(30)
+    }
 }
 
 /// Parent side: runs `spec` in a confined child process of this executable and returns its result.
@@ -80,8 +91,32 @@ pub fn run_in_child(spec: &CellSpec) -> Result<CellResult> {
     let mut child = cmd.spawn().context("starting the cell process")?;
     let stdin = child.stdin.take().expect("piped stdin");
     serde_json::to_writer(stdin, spec)?;
+    // Every phase of a cell is bounded; should one wedge anyway, the sweep still goes on.
+    let limit = spec.time_limit();
+    let (pid, finished) = (child.id() as i32, Arc::new(AtomicBool::new(false)));
+    let watchdog = {
+        let finished = finished.clone();
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + limit;
+            while !finished.load(Ordering::SeqCst) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let overdue = !finished.load(Ordering::SeqCst);
+            if overdue {
+                // SAFETY: kill only sends a signal. The pid is still the cell's unless the deadline falls in
+                // the instant between the cell being reaped and `finished` being set.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            overdue
+        })
+    };
     // Reads stdout and stderr together, so neither pipe can fill up and stall the cell.
-    let out = child.wait_with_output()?;
+    let out = child.wait_with_output();
+    finished.store(true, Ordering::SeqCst);
+    if watchdog.join().unwrap_or(false) {
+        bail!("the cell did not finish within {limit:?} and was killed");
+    }
+    let out = out?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         bail!("{}", stderr.trim());

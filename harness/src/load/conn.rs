@@ -63,6 +63,10 @@ pub async fn run(plan: &Plan, stats: &RefCell<ThreadStats>, offset: Duration) ->
         let intended = match (plan.interval, &pacer) {
             (Some(every), Some(pacer)) => {
                 let this = due;
+                if this >= plan.end {
+                    // At low rates the next send may be due long after the window: don't wait for it.
+                    return Ok(());
+                }
                 due += every;
                 pacer.until(this).await?;
                 this

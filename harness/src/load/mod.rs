@@ -41,6 +41,7 @@ impl LoadOptions {
 
 /// Runs the load and returns the merged report. Blocks for `warmup + duration`.
 pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
+    anyhow::ensure!(opts.connections >= 1, "give at least one connection (-c 1)");
     let threads = opts.threads.clamp(1, opts.connections.max(1));
     let interval = match opts.rate {
         Some(r) if !(r > 0.0 && r.is_finite()) => {

@@ -61,6 +61,7 @@ pub fn throughput(results: &Results, workload: Workload, path: &Path) -> Result<
         &root,
         results,
         &format!("Throughput — {} workload", workload.name()),
+        &closed_run(results),
         NOTE,
     )?;
     panel(&area, results, workload, "", "requests per second", |p| p.rps)?;
@@ -70,7 +71,13 @@ pub fn throughput(results: &Results, workload: Workload, path: &Path) -> Result<
 /// Median p50 and p99 latency against server cores, a line per strategy, one panel each.
 pub fn latency(results: &Results, workload: Workload, path: &Path) -> Result<()> {
     let root = SVGBackend::new(path, WIDE).into_drawing_area();
-    let area = frame(&root, results, &format!("Latency — {} workload", workload.name()), NOTE)?;
+    let area = frame(
+        &root,
+        results,
+        &format!("Latency — {} workload", workload.name()),
+        &closed_run(results),
+        NOTE,
+    )?;
     let (left, right) = area.split_horizontally(WIDE.0 / 2);
     panel(&left, results, workload, "p50", "p50 latency (ms)", |p| {
         p.p50_us / 1000.0
@@ -93,7 +100,11 @@ pub fn latency_vs_load(results: &Results, workload: Workload, path: &Path) -> Re
     cores.dedup();
     let root = SVGBackend::new(path, WIDE).into_drawing_area();
     let title = format!("Latency under load — {} workload", workload.name());
-    let area = frame(&root, results, &title, LOAD_NOTE)?;
+    let run = format!(
+        "open loop, {:?} per step, first run",
+        results.config.load.open_loop_duration
+    );
+    let area = frame(&root, results, &title, &run, LOAD_NOTE)?;
     let panels = area.split_evenly((1, cores.len().max(1)));
     for (panel, &n) in panels.iter().zip(&cores) {
         let mine: Vec<&LoadPoint> = points.iter().filter(|p| p.cores == n).collect();
@@ -114,7 +125,9 @@ fn load_panel(
     caption: &str,
 ) -> Result<()> {
     let right = points.iter().map(|p| p.target_rps).fold(0.0, f64::max).max(1.0) * 1.05;
-    let top = points.iter().map(|p| p.p99_us / 1000.0).fold(0.0, f64::max).max(1e-3) * 1.15;
+    // Latency climbs steeply somewhere on the left for slow strategies: keep the upper part of the
+    // panel free of data, so the legend there hides no curve.
+    let top = points.iter().map(|p| p.p99_us / 1000.0).fold(0.0, f64::max).max(1e-3) * 1.9;
     let mut chart = ChartBuilder::on(area)
         .caption(caption, (FONT, LABEL_PX + 3))
         .margin(14)
@@ -167,29 +180,21 @@ fn load_panel(
     Ok(())
 }
 
-/// White background, title, the machine and run as subtitle, `note` (the marker legend) as footer.
+/// White background, title, the machine and `run` (what was measured) as subtitle, `note` (the
+/// marker legend) as footer.
 fn frame<'a>(
     root: &DrawingArea<SVGBackend<'a>, Shift>,
     r: &Results,
     title: &str,
+    run: &str,
     note: &str,
 ) -> Result<DrawingArea<SVGBackend<'a>, Shift>> {
     root.fill(&WHITE)?;
     let area = root.titled(title, (FONT, TITLE_PX))?;
     let m = &r.machine;
-    let load = &r.config.load;
     let subtitle = format!(
-        "{} · {} CPUs · Linux {} · {} connections · {:?} per cell · {}",
-        m.cpu_model,
-        m.cpus,
-        m.kernel,
-        load.connections,
-        load.duration,
-        if r.config.sweep.repeats > 1 {
-            format!("median of {} runs", r.config.sweep.repeats)
-        } else {
-            "1 run".into()
-        }
+        "{} · {} CPUs · Linux {} · {} connections · {run}",
+        m.cpu_model, m.cpus, m.kernel, r.config.load.connections
     );
     let area = area.titled(&subtitle, (FONT, SUBTITLE_PX).into_font().color(&RGBColor(90, 90, 90)))?;
     let (body, footer) = area.split_vertically(area.dim_in_pixel().1 - 22);
@@ -268,6 +273,17 @@ fn panel(
         .border_style(RGBColor(200, 200, 200))
         .draw()?;
     Ok(())
+}
+
+/// How the closed-loop cells were measured: window and repeats.
+fn closed_run(r: &Results) -> String {
+    let repeats = r.config.sweep.repeats;
+    let runs = if repeats > 1 {
+        format!("median of {repeats} runs")
+    } else {
+        "1 run".into()
+    };
+    format!("{:?} per cell · {runs}", r.config.load.duration)
 }
 
 /// 12000 → "12k", 1.5 → "1.5".
