@@ -46,7 +46,8 @@ pub struct CellResult {
     pub workers: usize,
     pub server_cpus: Vec<usize>,
     pub client_cpus: Vec<usize>,
-    /// Client and server had to share CPUs: the figure understates the server.
+    /// Client and server had to share CPUs: the figure mixes their costs and depends on scheduler
+    /// placement; it is not comparable with dedicated-CPU cells.
     pub shared_cpus: bool,
     /// Ran in a private network namespace.
     pub isolated: bool,

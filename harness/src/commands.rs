@@ -62,15 +62,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     };
     let results = runner::sweep(&plan, &built, skipped)?;
     let files = report::export_all(&results, &config.output.dir)?;
-    print!("{}", table::render(&results));
-    println!(
-        "wrote {}",
-        files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    summarize(&results, &files);
     if results.cells.is_empty() {
         bail!("every cell failed; see the errors above");
     }
@@ -230,14 +222,13 @@ pub fn plot(args: PlotArgs) -> Result<()> {
     ] {
         files.extend(e.export(&results, &dir)?);
     }
-    print!("{}", table::render(&results));
-    println!(
-        "wrote {}",
-        files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    summarize(&results, &files);
     Ok(())
+}
+
+/// The summary table and the list of files written.
+fn summarize(results: &report::Results, files: &[PathBuf]) {
+    print!("{}", table::render(results));
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    println!("wrote {}", names.join(", "));
 }

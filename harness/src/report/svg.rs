@@ -3,6 +3,7 @@
 use super::{Exporter, LoadPoint, Point, Results};
 use crate::config::Workload;
 use anyhow::{anyhow, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -145,38 +146,22 @@ fn load_panel(
         .light_line_style(RGBColor(235, 235, 235))
         .draw()?;
     for (i, name) in r.strategies().iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
         let mut mine: Vec<&&LoadPoint> = points.iter().filter(|p| &p.strategy == name).collect();
         if mine.is_empty() {
             continue;
         }
         mine.sort_by(|a, b| a.target_rps.total_cmp(&b.target_rps));
-        let xy = |p: &LoadPoint| (p.target_rps, p.p99_us / 1000.0);
-        chart
-            .draw_series(LineSeries::new(mine.iter().map(|p| xy(p)), color.stroke_width(2)))?
-            .label(name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
-        chart.draw_series(mine.iter().map(|p| {
-            let style = if p.shared_cpus {
-                color.stroke_width(2)
-            } else {
-                color.filled()
-            };
-            Circle::new(xy(p), 5, style)
-        }))?;
-        chart.draw_series(
-            mine.iter()
-                .filter(|p| !p.rate_reached)
-                .map(|p| Cross::new(xy(p), 8, RED.stroke_width(2))),
-        )?;
+        let marks: Vec<Mark<f64>> = mine
+            .iter()
+            .map(|p| Mark {
+                at: (p.target_rps, p.p99_us / 1000.0),
+                hollow: p.shared_cpus,
+                cross: !p.rate_reached,
+            })
+            .collect();
+        draw_strategy(&mut chart, i, name, &marks)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, LABEL_PX - 1))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .draw()?;
+    legend(&mut chart)?;
     Ok(())
 }
 
@@ -244,27 +229,67 @@ fn panel(
         .light_line_style(RGBColor(235, 235, 235))
         .draw()?;
     for (i, name) in r.strategies().iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        let mine: Vec<&Point> = points.iter().filter(|p| &p.strategy == name).collect();
-        let xy = |p: &Point| (p.cores as i32, value(p));
-        chart
-            .draw_series(LineSeries::new(mine.iter().map(|p| xy(p)), color.stroke_width(2)))?
-            .label(name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
-        chart.draw_series(mine.iter().map(|p| {
-            let style = if p.shared_cpus {
-                color.stroke_width(2)
-            } else {
-                color.filled()
-            };
-            Circle::new(xy(p), 5, style)
-        }))?;
-        chart.draw_series(
-            mine.iter()
-                .filter(|p| p.client_saturated)
-                .map(|p| Cross::new(xy(p), 8, RED.stroke_width(2))),
-        )?;
+        let marks: Vec<Mark<i32>> = points
+            .iter()
+            .filter(|p| &p.strategy == name)
+            .map(|p| Mark {
+                at: (p.cores as i32, value(p)),
+                hollow: p.shared_cpus,
+                cross: p.client_saturated,
+            })
+            .collect();
+        draw_strategy(&mut chart, i, name, &marks)?;
     }
+    legend(&mut chart)?;
+    Ok(())
+}
+
+/// A plotted point: filled, hollow when client and server shared CPUs, crossed in red when flagged.
+struct Mark<X> {
+    at: (X, f64),
+    hollow: bool,
+    cross: bool,
+}
+
+type Chart<'a, 'b, X> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<X, RangedCoordf64>>;
+
+/// Strategy `i`'s line in its palette colour, its markers, and its legend entry.
+fn draw_strategy<X>(chart: &mut Chart<'_, '_, X>, i: usize, name: &str, marks: &[Mark<X::ValueType>]) -> Result<()>
+where
+    X: Ranged,
+    X::ValueType: Clone + 'static,
+{
+    let color = PALETTE[i % PALETTE.len()];
+    chart
+        .draw_series(LineSeries::new(
+            marks.iter().map(|m| m.at.clone()),
+            color.stroke_width(2),
+        ))?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+    chart.draw_series(marks.iter().map(|m| {
+        let style = if m.hollow {
+            color.stroke_width(2)
+        } else {
+            color.filled()
+        };
+        Circle::new(m.at.clone(), 5, style)
+    }))?;
+    chart.draw_series(
+        marks
+            .iter()
+            .filter(|m| m.cross)
+            .map(|m| Cross::new(m.at.clone(), 8, RED.stroke_width(2))),
+    )?;
+    Ok(())
+}
+
+/// The legend box, upper left.
+fn legend<'a, 'b: 'a, X>(chart: &mut Chart<'a, 'b, X>) -> Result<()>
+where
+    X: Ranged,
+    X::ValueType: Clone + 'static,
+{
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
