@@ -33,8 +33,8 @@ pub struct CellSpec {
     pub isolated: bool,
     pub server_cpus: Vec<usize>,
     pub client_cpus: Vec<usize>,
-    pub load: config::Load,
-    pub server: config::Server,
+    pub load: config::LoadConfig,
+    pub server: config::ServerConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -159,13 +159,12 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
     }
     let log = spec.run_dir.join("server.log");
     let mut server = Server::spawn(&launch, &spec.cwd, &spec.server_cpus, log)?;
-    let url = format!("http://127.0.0.1:{}/", spec.port);
+    let addr = ([127, 0, 0, 1], spec.port).into();
     let measured = server
-        .wait_ready(&url, spec.server.ready_timeout)
+        .wait_ready(addr, spec.server.ready_timeout)
         .and_then(|()| measure(spec, &server));
-    let stopped = server.stop(spec.server.stop_grace);
+    server.stop(spec.server.stop_grace);
     let (report, open_loop) = measured?;
-    stopped?;
     Ok(CellResult {
         strategy: spec.strategy.clone(),
         cores: spec.cores,

@@ -28,6 +28,8 @@ pub enum Cmd {
     Plot(PlotArgs),
     /// Print the Debian packages that would make unavailable strategies available.
     Packages(ServersArgs),
+    /// Start a new strategy as a copy of an existing one (directory, manifest and Cargo package renamed).
+    New(NewArgs),
     /// Internal: run one cell (spec on stdin, result on stdout).
     #[command(hide = true)]
     Cell,
@@ -93,6 +95,17 @@ pub struct LoadArgs {
     /// Print one JSON object instead of the text report.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct NewArgs {
+    /// Name of the new strategy (lowercase letters, digits and '-'); also its directory under servers/.
+    pub name: String,
+    /// The strategy (or its directory name) to copy, e.g. reuseport.
+    #[arg(long)]
+    pub from: String,
+    #[command(flatten)]
+    pub servers: ServersArgs,
 }
 
 #[derive(Args, Debug)]

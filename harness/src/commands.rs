@@ -1,14 +1,12 @@
 //! What each subcommand does, at the edge: anyhow errors with context that say how to fix.
 
-use crate::cli::{LoadArgs, PlotArgs, RunArgs, ServersArgs};
+use crate::cli::{LoadArgs, NewArgs, PlotArgs, RunArgs, ServersArgs};
 use crate::config::Config;
-use crate::load::stats::Percentiles;
-use crate::load::{self, LoadReport};
+use crate::load::{self, target::Target};
 use crate::manifest::{self, Layout, Strategy};
 use crate::report::{self, table};
 use crate::{runner, sandbox};
 use anyhow::{bail, Context, Result};
-use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 
 /// The repository root is the servers directory's parent.
@@ -54,13 +52,13 @@ pub fn run(args: RunArgs) -> Result<()> {
     if built.is_empty() {
         bail!("no strategy can run here; reasons: {skipped:?}");
     }
-    let plan = runner::Plan {
+    let setup = runner::Setup {
         config: &config,
         config_path: &args.config,
         layout: &layout,
         out_dir: &config.output.dir,
     };
-    let results = runner::sweep(&plan, &built, skipped)?;
+    let results = runner::sweep(&setup, &built, skipped)?;
     let files = report::export_all(&results, &config.output.dir)?;
     summarize(&results, &files);
     if results.cells.is_empty() {
@@ -99,29 +97,35 @@ pub fn packages(args: ServersArgs) -> Result<()> {
     Ok(())
 }
 
+/// Copies a strategy directory under a new name, renaming it in its manifest and, when it has
+/// Rust code, in its Cargo package (Cargo refuses two packages of one name).
+pub fn new(args: NewArgs) -> Result<()> {
+    manifest::check_name(&args.name).map_err(anyhow::Error::msg)?;
+    let (all, _) = discover(&args.servers)?;
+    if all.iter().any(|s| s.name == args.name) {
+        bail!("a strategy named {:?} already exists: choose another name", args.name);
+    }
+    let from = all
+        .iter()
+        .find(|s| s.name == args.from || s.dir.ends_with(&args.from))
+        .with_context(|| {
+            let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+            format!("no strategy {:?} to copy; known: {}", args.from, names.join(", "))
+        })?;
+    let dest = args.servers.servers.join(&args.name);
+    crate::scaffold::copy_strategy(&from.dir, &dest, &args.name)?;
+    println!(
+        "created {} from {}; `lbbench list` shows it, `make bench` builds and runs it",
+        dest.display(),
+        from.dir.display()
+    );
+    Ok(())
+}
+
 pub fn load(args: LoadArgs) -> Result<()> {
-    let rest = args.url.strip_prefix("http://").with_context(|| {
-        format!(
-            "{:?}: only http:// URLs are supported, e.g. http://127.0.0.1:8080/",
-            args.url
-        )
-    })?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let with_port = if authority.contains(':') {
-        authority.to_string()
-    } else {
-        format!("{authority}:80")
-    };
-    let addr = with_port
-        .to_socket_addrs()
-        .with_context(|| format!("cannot resolve {authority:?}"))?
-        .next()
-        .with_context(|| format!("{authority:?} resolves to no address"))?;
+    let target = Target::parse(&args.url)?;
     let cpus = match &args.cpus {
-        Some(list) => hello::process::parse_cpus(list)?,
+        Some(list) => lbproc::parse_cpus(list)?,
         None => Vec::new(),
     };
     let threads = args.threads.unwrap_or(if cpus.is_empty() {
@@ -130,9 +134,9 @@ pub fn load(args: LoadArgs) -> Result<()> {
         cpus.len()
     });
     let opts = load::LoadOptions {
-        addr,
-        host: authority.to_string(),
-        path: path.to_string(),
+        addr: target.addr,
+        host: target.host,
+        path: target.path,
         connections: args.connections,
         threads,
         cpus,
@@ -146,65 +150,9 @@ pub fn load(args: LoadArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", text(&args.url, &report));
+        print!("{}", load::text::render(&args.url, &report));
     }
     Ok(())
-}
-
-/// "p50 0.21 ms  p90 ...": one histogram's percentiles on a line.
-fn percentiles(p: &Percentiles) -> String {
-    let ms = |v: u64| report::ms(v as f64);
-    format!(
-        "p50 {} ms  p90 {} ms  p99 {} ms  p99.9 {} ms  max {} ms",
-        ms(p.p50),
-        ms(p.p90),
-        ms(p.p99),
-        ms(p.p999),
-        ms(p.max)
-    )
-}
-
-/// A wrk-like text report.
-pub fn text(url: &str, r: &LoadReport) -> String {
-    let mut out = format!(
-        "{:.1}s test @ {url}\n  {} threads and {} connections\n",
-        r.duration_s, r.threads, r.connections
-    );
-    match (r.target_rps, r.achieved_rps, &r.uncorrected_latency_us, &r.send_lag_us) {
-        (Some(target), Some(achieved), Some(uncorrected), Some(lag)) => {
-            out += &format!("  Open loop: target {target:.0} req/s, sent {achieved:.0} req/s");
-            if r.rate_reached == Some(false) {
-                out += " — WARNING: the offered rate was NOT reached; the server (or client) could not keep up";
-            }
-            out += &format!(
-                "\n  Latency (from when each request was due)  {}\n",
-                percentiles(&r.latency_us)
-            );
-            out += &format!(
-                "  Uncorrected (from the actual send)        {}\n",
-                percentiles(uncorrected)
-            );
-            out += &format!("  Send lag behind schedule                  {}\n", percentiles(lag));
-        }
-        _ => out += &format!("  Latency  {}\n", percentiles(&r.latency_us)),
-    }
-    out += &format!(
-        "  {} requests in {:.1}s, {} errors {:?}",
-        r.requests, r.duration_s, r.errors, r.error_kinds
-    );
-    if !r.non_2xx.is_empty() {
-        out += &format!(", non-2xx {:?}", r.non_2xx);
-    }
-    out += &format!(", {} in flight at the end\n", r.in_flight_at_end);
-    if !r.per_worker.is_empty() {
-        out += &format!("  Per X-Worker: {:?}\n", r.per_worker);
-    }
-    out += &format!("  Client CPU busy: {:.0} %", r.client_cpu_busy * 100.0);
-    if r.client_saturated {
-        out += " — WARNING: the client is saturated; the figures may be its limit, not the server's";
-    }
-    out += &format!("\nRequests/sec: {:.2}\n", r.rps);
-    out
 }
 
 pub fn plot(args: PlotArgs) -> Result<()> {
@@ -213,15 +161,7 @@ pub fn plot(args: PlotArgs) -> Result<()> {
         Some(d) => d,
         None => args.results.parent().map(PathBuf::from).unwrap_or_default(),
     };
-    std::fs::create_dir_all(&dir)?;
-    let mut files = Vec::new();
-    for e in [
-        &report::svg::Svg as &dyn report::Exporter,
-        &report::csv::Csv,
-        &report::markdown::Markdown,
-    ] {
-        files.extend(e.export(&results, &dir)?);
-    }
+    let files = report::write(&results, &dir, report::derived())?;
     summarize(&results, &files);
     Ok(())
 }

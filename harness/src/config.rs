@@ -8,18 +8,18 @@ use std::time::Duration;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
-    pub sweep: Sweep,
+    pub sweep: SweepConfig,
     #[serde(default)]
-    pub load: Load,
+    pub load: LoadConfig,
     #[serde(default)]
-    pub server: Server,
+    pub server: ServerConfig,
     #[serde(default)]
-    pub output: Output,
+    pub output: OutputConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct Sweep {
+pub struct SweepConfig {
     /// Strategy names to run; empty means every discovered strategy.
     pub strategies: Vec<String>,
     /// Server-side CPU budgets to measure.
@@ -51,7 +51,7 @@ impl Workload {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct Load {
+pub struct LoadConfig {
     /// Concurrent connections (closed loop: one request in flight each).
     pub connections: usize,
     #[serde(with = "humantime_serde")]
@@ -73,7 +73,7 @@ pub struct Load {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct Server {
+pub struct ServerConfig {
     #[serde(with = "humantime_serde")]
     pub ready_timeout: Duration,
     /// Time between SIGTERM and SIGKILL when stopping a strategy.
@@ -83,13 +83,13 @@ pub struct Server {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct Output {
+pub struct OutputConfig {
     pub dir: std::path::PathBuf,
 }
 
-impl Default for Sweep {
+impl Default for SweepConfig {
     fn default() -> Self {
-        Sweep {
+        SweepConfig {
             strategies: Vec::new(),
             cores: vec![1, 2],
             workloads: vec![Workload::Keepalive, Workload::Close],
@@ -99,9 +99,9 @@ impl Default for Sweep {
     }
 }
 
-impl Default for Load {
+impl Default for LoadConfig {
     fn default() -> Self {
-        Load {
+        LoadConfig {
             connections: 64,
             duration: Duration::from_secs(10),
             warmup: Duration::from_secs(2),
@@ -113,18 +113,18 @@ impl Default for Load {
     }
 }
 
-impl Default for Server {
+impl Default for ServerConfig {
     fn default() -> Self {
-        Server {
+        ServerConfig {
             ready_timeout: Duration::from_secs(10),
             stop_grace: Duration::from_secs(2),
         }
     }
 }
 
-impl Default for Output {
+impl Default for OutputConfig {
     fn default() -> Self {
-        Output { dir: "results".into() }
+        OutputConfig { dir: "results".into() }
     }
 }
 
@@ -228,6 +228,6 @@ mod tests {
         assert!(err.contains("sweep.cores"), "{err}");
         let c = Config::parse("[load]\nduration = \"3s\"\n", "x.toml").unwrap();
         assert_eq!(c.load.duration, Duration::from_secs(3));
-        assert_eq!(c.sweep, Sweep::default());
+        assert_eq!(c.sweep, SweepConfig::default());
     }
 }

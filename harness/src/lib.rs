@@ -8,4 +8,5 @@ pub mod manifest;
 pub mod report;
 pub mod runner;
 pub mod sandbox;
+pub mod scaffold;
 pub mod server;

@@ -10,6 +10,7 @@ fn main() -> ExitCode {
         Cmd::Load(args) => commands::load(args),
         Cmd::Plot(args) => commands::plot(args),
         Cmd::Packages(args) => commands::packages(args),
+        Cmd::New(args) => commands::new(args),
         Cmd::Cell => cell::main(),
     };
     match outcome {

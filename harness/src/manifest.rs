@@ -5,8 +5,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub const MANIFEST: &str = "strategy.toml";
-/// Placeholders every start command may use, filled per cell by the runner.
-pub const PLACEHOLDERS: [&str; 8] = ["workers", "port", "cpus", "host", "run_dir", "dir", "bin", "root"];
+/// Placeholders every start command may use, filled per cell by the runner (see `Strategy::vars`).
+pub const PLACEHOLDERS: [&str; 9] = [
+    "workers",
+    "port",
+    "cpus",
+    "host",
+    "run_dir",
+    "stop_grace_ms",
+    "dir",
+    "bin",
+    "root",
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,6 +75,22 @@ pub struct Slot {
     pub cpus: String,
     pub host: String,
     pub run_dir: PathBuf,
+    /// How long the strategy's own master may give its workers to stop.
+    pub stop_grace_ms: u64,
+}
+
+impl Slot {
+    /// Values that only check a template renders.
+    fn probe() -> Slot {
+        Slot {
+            workers: 1,
+            port: 1,
+            cpus: "0".into(),
+            host: "127.0.0.1".into(),
+            run_dir: "/tmp".into(),
+            stop_grace_ms: 1000,
+        }
+    }
 }
 
 /// Paths shared by every strategy: the repository root and the release binaries.
@@ -176,17 +202,7 @@ pub fn parse(text: &str, path: &Path, layout: &Layout) -> Result<Vec<Strategy>, 
 
 impl Strategy {
     fn check(&self, layout: &Layout) -> Result<(), String> {
-        let valid = |n: &str| {
-            !n.is_empty()
-                && n.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        };
-        if !valid(&self.name) {
-            return Err(format!(
-                "name {:?}: use lowercase letters, digits and '-', e.g. \"my-strategy\"",
-                self.name
-            ));
-        }
+        check_name(&self.name)?;
         if let Some(p) = self.params.keys().find(|p| PLACEHOLDERS.contains(&p.as_str())) {
             return Err(format!(
                 "variant {:?}: param {p:?} shadows a built-in placeholder ({})",
@@ -194,13 +210,7 @@ impl Strategy {
                 PLACEHOLDERS.join(", ")
             ));
         }
-        let probe = Slot {
-            workers: 1,
-            port: 1,
-            cpus: "0".into(),
-            host: "127.0.0.1".into(),
-            run_dir: "/tmp".into(),
-        };
+        let probe = Slot::probe();
         let launch = self.launch(&probe, layout)?;
         if launch.argv.is_empty() {
             return Err("start: the command is empty".into());
@@ -214,17 +224,19 @@ impl Strategy {
     fn vars(&self, slot: &Slot, layout: &Layout) -> BTreeMap<String, String> {
         let mut vars: BTreeMap<String, String> = self.params.clone();
         let path = |p: &Path| p.display().to_string();
-        for (k, v) in [
-            ("workers", slot.workers.to_string()),
-            ("port", slot.port.to_string()),
-            ("cpus", slot.cpus.clone()),
-            ("host", slot.host.clone()),
-            ("run_dir", path(&slot.run_dir)),
-            ("dir", path(&self.dir)),
-            ("bin", path(&layout.bin)),
-            ("root", path(&layout.root)),
-        ] {
-            vars.insert(k.into(), v);
+        let values = [
+            slot.workers.to_string(),
+            slot.port.to_string(),
+            slot.cpus.clone(),
+            slot.host.clone(),
+            path(&slot.run_dir),
+            slot.stop_grace_ms.to_string(),
+            path(&self.dir),
+            path(&layout.bin),
+            path(&layout.root),
+        ];
+        for (k, v) in PLACEHOLDERS.iter().zip(values) {
+            vars.insert(k.to_string(), v);
         }
         vars
     }
@@ -248,14 +260,7 @@ impl Strategy {
 
     /// The build command, split into words, with placeholders filled in.
     pub fn build_argv(&self, layout: &Layout) -> Option<Vec<String>> {
-        let probe = Slot {
-            workers: 1,
-            port: 0,
-            cpus: String::new(),
-            host: String::new(),
-            run_dir: PathBuf::new(),
-        };
-        let vars = self.vars(&probe, layout);
+        let vars = self.vars(&Slot::probe(), layout);
         let b = self.build.as_ref()?;
         shell_words::split(b)
             .ok()
@@ -285,6 +290,21 @@ impl Strategy {
             );
         }
         Some(reason)
+    }
+}
+
+/// A strategy name is lowercase letters, digits and '-' (it names a directory and a binary).
+pub fn check_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "name {name:?}: use lowercase letters, digits and '-', e.g. \"my-strategy\""
+        ))
     }
 }
 

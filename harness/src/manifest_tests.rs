@@ -14,6 +14,7 @@ fn slot() -> Slot {
         cpus: "0,1".into(),
         host: "127.0.0.1".into(),
         run_dir: "/tmp/cell".into(),
+        stop_grace_ms: 1500,
     }
 }
 
@@ -21,7 +22,7 @@ const GOOD: &str = r#"
 name = "demo"
 description = "a demo"
 build = "cargo build --release -p demo"
-start = "{bin}/demo --workers {workers} --port {port} --cpus {cpus}"
+start = "{bin}/demo --workers {workers} --port {port} --cpus {cpus} --stop-grace-ms {stop_grace_ms}"
 env = { DEMO_DIR = "{run_dir}" }
 "#;
 
@@ -38,7 +39,9 @@ fn renders_every_placeholder() {
             "--port",
             "8080",
             "--cpus",
-            "0,1"
+            "0,1",
+            "--stop-grace-ms",
+            "1500"
         ]
     );
     assert_eq!(l.env, [("DEMO_DIR".to_string(), "/tmp/cell".to_string())]);

@@ -16,7 +16,7 @@ use std::time::Duration;
 /// Port every strategy serves on inside a cell's private namespace (nothing else lives there).
 const ISOLATED_PORT: u16 = 8080;
 
-pub struct Plan<'a> {
+pub struct Setup<'a> {
     pub config: &'a Config,
     pub config_path: &'a Path,
     pub layout: &'a Layout,
@@ -109,7 +109,7 @@ struct Job<'a> {
 }
 
 /// Measures every cell, strategies interleaved innermost so they are compared side by side in time.
-pub fn sweep(plan: &Plan, strategies: &[Strategy], skipped: Vec<Skipped>) -> Result<Results> {
+pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Result<Results> {
     let sweep = &plan.config.sweep;
     let isolated = sandbox::is_root();
     let mut results = Results {
@@ -185,7 +185,7 @@ pub fn sweep(plan: &Plan, strategies: &[Strategy], skipped: Vec<Skipped>) -> Res
     Ok(results)
 }
 
-fn measure(plan: &Plan, job: &Job, allowed: &[usize], isolated: bool) -> Result<cell::CellResult> {
+fn measure(plan: &Setup, job: &Job, allowed: &[usize], isolated: bool) -> Result<cell::CellResult> {
     let Some((server_cpus, client_cpus)) = machine::split_cpus(allowed, job.cores) else {
         bail!(
             "needs {} CPUs, this machine lets lbbench use {}",
@@ -199,14 +199,15 @@ fn measure(plan: &Plan, job: &Job, allowed: &[usize], isolated: bool) -> Result<
     let port = if isolated {
         ISOLATED_PORT
     } else {
-        hello::pool::free_block(workers)?
+        lbproc::ports::free_block(workers)?
     };
     let slot = Slot {
         workers,
         port,
-        cpus: hello::process::format_cpus(&server_cpus),
+        cpus: lbproc::format_cpus(&server_cpus),
         host: "127.0.0.1".into(),
         run_dir: run_dir.clone(),
+        stop_grace_ms: plan.config.server.stop_grace.as_millis() as u64,
     };
     let launch = job.strategy.launch(&slot, plan.layout).map_err(anyhow::Error::msg)?;
     let spec = CellSpec {
@@ -264,23 +265,15 @@ fn progress(len: u64) -> ProgressBar {
     bar
 }
 
+/// The commit of the repository at `root`, with "-dirty" when tracked files have changed.
 fn git_commit(root: &Path) -> Option<String> {
-    let out = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(root)
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let mut commit = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let dirty = Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=no"])
-        .current_dir(root)
-        .output()
-        .ok()?;
-    if !dirty.stdout.is_empty() {
-        commit += "-dirty";
-    }
-    Some(commit)
+    let git = |args: &[&str]| {
+        let out = Command::new("git").args(args).current_dir(root).output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let commit = git(&["rev-parse", "--short", "HEAD"])?;
+    let dirty = !git(&["status", "--porcelain", "--untracked-files=no"])?.is_empty();
+    Some(if dirty { format!("{commit}-dirty") } else { commit })
 }

@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, getpid, getppid, ForkResult, Pid};
+use nix::unistd::{fork, getpid, ForkResult, Pid};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -21,7 +21,7 @@ pub fn confine(cmd: &mut Command, isolate: bool) {
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system calls.
     unsafe {
         cmd.pre_exec(move || {
-            die_with(parent)?;
+            lbproc::die_with_parent(parent)?;
             if isolate {
                 unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWPID)?;
                 // unshare(CLONE_NEWPID) moves only our future children, and a process whose children
@@ -29,27 +29,13 @@ pub fn confine(cmd: &mut Command, isolate: bool) {
                 // child is PID 1 of the new namespace and goes on to exec; we stay as its waiter.
                 let me = getpid();
                 match fork()? {
-                    ForkResult::Child => die_with(me)?,
+                    ForkResult::Child => lbproc::die_with_parent(me)?,
                     ForkResult::Parent { child } => relay_exit(child),
                 }
             }
             Ok(())
         });
     }
-}
-
-fn die_with(parent: Pid) -> std::io::Result<()> {
-    // SAFETY: prctl(PR_SET_PDEATHSIG) only sets an attribute of the calling process.
-    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // In a new PID namespace the parent is invisible (getppid() is 0); there the fork just happened.
-    let ppid = getppid();
-    if ppid != parent && ppid.as_raw() != 0 {
-        // SAFETY: _exit is async-signal-safe.
-        unsafe { libc::_exit(1) };
-    }
-    Ok(())
 }
 
 /// The waiter's whole life: close everything but stdio (std's exec-error pipe among them, or the

@@ -1,16 +1,19 @@
-//! A running strategy: spawned pinned to its CPUs, probed until ready, stopped without leftovers.
+//! A running strategy: spawned pinned to its CPUs in a process group of its own, probed until
+//! ready, stopped without leftovers.
 
+use crate::load::response;
 use crate::manifest::Launch;
 use anyhow::{bail, Context, Result};
-use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct Server {
-    child: Child,
+    pid: Pid,
     log: PathBuf,
 }
 
@@ -26,24 +29,18 @@ impl Server {
             .stdout(out.try_clone()?)
             .stderr(out)
             .process_group(0);
-        let mut set = nix::sched::CpuSet::new();
-        for &c in cpus {
-            set.set(c)?;
-        }
-        // SAFETY: between fork and exec we only make system calls.
+        let set = lbproc::cpus::cpu_set(cpus)?;
+        // SAFETY: between fork and exec the closure makes one system call.
         unsafe {
-            cmd.pre_exec(move || {
-                nix::sched::sched_setaffinity(Pid::from_raw(0), &set)?;
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
+            cmd.pre_exec(move || Ok(nix::sched::sched_setaffinity(Pid::from_raw(0), &set)?));
         }
-        let child = cmd
+        let child = lbproc::tie(&mut cmd)
             .spawn()
             .with_context(|| format!("cannot start {:?}", launch.argv[0]))?;
-        Ok(Server { child, log })
+        Ok(Server {
+            pid: Pid::from_raw(child.id() as i32),
+            log,
+        })
     }
 
     /// The last lines the strategy printed.
@@ -58,61 +55,61 @@ impl Server {
         }
     }
 
-    /// Polls `url` until it answers 200 `Hello World` with an `X-Worker` header.
-    pub fn wait_ready(&mut self, url: &str, timeout: Duration) -> Result<()> {
-        let client = reqwest::blocking::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_millis(500))
-            .build()?;
+    /// Polls `addr` until it answers 200 `Hello World` with an `X-Worker` header.
+    pub fn wait_ready(&mut self, addr: SocketAddr, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         let mut last = String::from("no answer yet");
         while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait()? {
+            if !lbproc::alive(self.pid) {
                 bail!(
-                    "the strategy exited during startup ({status}); its output:\n{}",
+                    "the strategy exited during startup; its output:\n{}",
                     self.output_tail()
                 );
             }
-            match probe(&client, url) {
-                Ok(()) => return Ok(()),
+            match probe(addr) {
+                Ok(_worker) => return Ok(()),
                 Err(e) => last = e,
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         bail!(
-            "the strategy was not ready within {timeout:?} ({url}: {last}); its output:\n{}",
+            "the strategy was not ready within {timeout:?} (http://{addr}/: {last}); its output:\n{}",
             self.output_tail()
         )
     }
 
     /// SIGTERM, SIGKILL after `grace`, then SIGKILL to whatever is left of its process group.
-    pub fn stop(mut self, grace: Duration) -> Result<()> {
-        let pid = Pid::from_raw(self.child.id() as i32);
-        let _ = kill(pid, Signal::SIGTERM);
-        let deadline = Instant::now() + grace;
-        while self.child.try_wait()?.is_none() {
-            if Instant::now() >= deadline {
-                let _ = kill(pid, Signal::SIGKILL);
-                self.child.wait()?;
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        // Children that outlived their master (in a PID namespace the kernel already killed them).
-        let _ = kill(Pid::from_raw(-pid.as_raw()), Signal::SIGKILL);
-        Ok(())
+    pub fn stop(self, grace: Duration) {
+        lbproc::stop(&[self.pid], grace, Some(self.pid));
     }
 }
 
-fn probe(client: &reqwest::blocking::Client, url: &str) -> Result<(), String> {
-    let resp = client.get(url).send().map_err(|e| e.to_string())?;
-    let status = resp.status();
-    let has_worker = resp.headers().contains_key("x-worker");
-    let body = resp.text().map_err(|e| e.to_string())?;
-    if status != 200 || body != "Hello World" || !has_worker {
-        return Err(format!(
-            "answered {status} {body:?} (X-Worker present: {has_worker}); want 200 \"Hello World\" with X-Worker"
-        ));
+/// One `GET /` on a fresh connection; the `X-Worker` value when the answer is the Hello World one.
+pub fn probe(addr: SocketAddr) -> Result<String, String> {
+    let limit = Duration::from_millis(500);
+    let mut s = TcpStream::connect_timeout(&addr, limit).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(limit)).map_err(|e| e.to_string())?;
+    s.write_all(format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut buf = Vec::with_capacity(512);
+    let r = loop {
+        let mut chunk = [0u8; 1024];
+        let n = s.read(&mut chunk).map_err(|e| e.to_string())?;
+        buf.extend_from_slice(&chunk[..n]);
+        match response::parse(&buf, false, n == 0) {
+            Ok(Some(r)) => break r,
+            Ok(None) if n == 0 => return Err("the connection closed before a whole response".into()),
+            Ok(None) => continue,
+            Err(e) => return Err(format!("not an HTTP response ({e:?})")),
+        }
+    };
+    let body = String::from_utf8_lossy(&buf[r.body.clone()]);
+    match r.worker.map(|w| String::from_utf8_lossy(&buf[w]).into_owned()) {
+        Some(worker) if r.status == 200 && body == "Hello World" => Ok(worker),
+        worker => Err(format!(
+            "answered {} {body:?} (X-Worker present: {}); want 200 \"Hello World\" with X-Worker",
+            r.status,
+            worker.is_some()
+        )),
     }
-    Ok(())
 }

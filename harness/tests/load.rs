@@ -1,5 +1,7 @@
 //! The load generator against real local servers: every request accounted for.
 
+mod common;
+
 use lbbench::load::{run, LoadOptions, LoadReport};
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -102,22 +104,21 @@ fn keepalive_and_close_counts_match_the_server_in_closed_and_open_loop() {
 }
 
 #[test]
-fn hello_worker_answers_every_request_from_its_id() {
-    let listener = hello::worker::bind("127.0.0.1:0".parse().unwrap(), false).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || hello::worker::serve_listener(listener, 3, Duration::from_secs(5)));
+fn a_hello_worker_answers_every_request_from_its_id() {
+    let bin = common::debug_bin("reuseport").join("reuseport");
+    let server = testkit::Running::start(bin.to_str().unwrap(), 1, &[]);
     for keepalive in [true, false] {
-        let r = run(&options(port, keepalive)).unwrap();
+        let r = run(&options(server.port, keepalive)).unwrap();
         assert_accounted(&r);
         assert_eq!(r.errors, 0, "{:?}", r.error_kinds);
-        assert_eq!(r.per_worker.keys().collect::<Vec<_>>(), ["3"]);
-        assert_eq!(r.per_worker["3"], r.ok);
+        assert_eq!(r.per_worker.keys().collect::<Vec<_>>(), ["0"]);
+        assert_eq!(r.per_worker["0"], r.ok);
     }
 }
 
 #[test]
 fn refused_connections_are_counted_as_connect_errors() {
-    let port = hello::testkit::free_port();
+    let port = lbproc::ports::free_block(1).unwrap();
     let mut o = options(port, true);
     o.duration = Duration::from_millis(200);
     let r = run(&o).unwrap();

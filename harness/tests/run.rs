@@ -4,9 +4,49 @@
 mod common;
 
 use common::{debug_bin, workspace};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use testkit::{trial, wait_for, Needs};
+
+fn main() {
+    let root = Needs {
+        root: true,
+        ..Needs::NOTHING
+    };
+    testkit::run_trials(vec![
+        trial(
+            "a_new_strategy_directory_is_listed_and_run",
+            Needs::NOTHING,
+            a_new_strategy_directory_is_listed_and_run,
+        ),
+        trial(
+            "lbbench_new_copies_a_rust_strategy",
+            Needs::NOTHING,
+            lbbench_new_copies_a_rust_strategy,
+        ),
+        trial(
+            "a_strategy_that_fails_to_start_is_reported_and_the_sweep_goes_on",
+            Needs::NOTHING,
+            a_strategy_that_fails_to_start_is_reported_and_the_sweep_goes_on,
+        ),
+        trial(
+            "unknown_strategies_and_unavailable_ones_are_explained",
+            Needs::NOTHING,
+            unknown_strategies_and_unavailable_ones_are_explained,
+        ),
+        trial(
+            "kill_9_of_lbbench_leaves_no_process",
+            Needs::NOTHING,
+            kill_9_of_lbbench_leaves_no_process,
+        ),
+        trial(
+            "kill_9_of_lbbench_leaves_no_namespace",
+            root,
+            kill_9_of_lbbench_leaves_no_namespace,
+        ),
+    ]);
+}
 
 const TINY: &str = r#"
 [sweep]
@@ -66,7 +106,6 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-#[test]
 fn a_new_strategy_directory_is_listed_and_run() {
     let bin = debug_bin("reuseport");
     let root = servers(&[("my-copy", copy_of_reuseport("my-copy"))]);
@@ -115,7 +154,62 @@ fn a_new_strategy_directory_is_listed_and_run() {
     );
 }
 
-#[test]
+/// `lbbench new` in a copy of the repository: the copy of reuseport builds with Cargo, is listed
+/// and serves, as the README shows.
+fn lbbench_new_copies_a_rust_strategy() {
+    let repo = tempfile::tempdir().unwrap();
+    for part in ["Cargo.toml", "Cargo.lock", "crates", "servers", "harness"] {
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(workspace().join(part))
+            .arg(repo.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let new = Command::new(env!("CARGO_BIN_EXE_lbbench"))
+        .args(["new", "my-copy", "--from", "reuseport", "--servers", "servers"])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert!(new.status.success(), "{}", text(&new.stderr));
+    // The shared target directory keeps this to compiling the copy and its path dependencies.
+    let target = Path::new(env!("CARGO_BIN_EXE_lbbench"))
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap();
+    let build = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "my-copy"])
+        .env("CARGO_TARGET_DIR", target)
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{}", text(&build.stderr));
+    let root = repo.path();
+    std::fs::write(root.join("tiny.toml"), TINY).unwrap();
+    let bin = target.join("debug");
+    let list = lbbench(root, &bin, &["list"]);
+    assert!(text(&list.stdout).contains("my-copy"), "{}", text(&list.stdout));
+    let out = lbbench(
+        root,
+        &bin,
+        &[
+            "run",
+            "-c",
+            "tiny.toml",
+            "--strategies",
+            "my-copy",
+            "--no-build",
+            "--out",
+            "res",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let results = std::fs::read_to_string(root.join("res/results.json")).unwrap();
+    assert!(results.contains("\"strategy\": \"my-copy\""), "{results}");
+}
+
 fn a_strategy_that_fails_to_start_is_reported_and_the_sweep_goes_on() {
     let bin = debug_bin("reuseport");
     let broken =
@@ -141,7 +235,6 @@ fn a_strategy_that_fails_to_start_is_reported_and_the_sweep_goes_on() {
     assert_eq!(results["cells"].as_array().unwrap().len(), 2);
 }
 
-#[test]
 fn unknown_strategies_and_unavailable_ones_are_explained() {
     let bin = debug_bin("reuseport");
     let needs = "name = \"needs-tool\"\ndescription = \"d\"\nstart = \"true\"\n[requires]\nprograms = [\"no-such-tool-lbbench\"]\npackages = [\"no-such-package\"]\n";
@@ -176,8 +269,10 @@ fn running(exe: &Path) -> Vec<u32> {
         .collect()
 }
 
-#[test]
-fn kill_9_of_lbbench_leaves_no_process_and_no_namespace() {
+/// Runs a 30 s sweep of a private copy of reuseport, kills lbbench with SIGKILL once the
+/// strategy serves, and waits until none of its processes is left. Returns the network
+/// namespace the strategy ran in.
+fn kill_9_mid_cell() -> PathBuf {
     // A private copy of the binary, so only this test's processes match.
     let bin_dir = tempfile::tempdir().unwrap();
     let exe = bin_dir.path().join("reuseport");
@@ -195,39 +290,40 @@ fn kill_9_of_lbbench_leaves_no_process_and_no_namespace() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let pids = loop {
-        let pids = running(&exe);
-        if pids.len() >= 2 {
-            break pids;
-        }
-        assert!(Instant::now() < deadline, "the strategy never started");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let mut pids = Vec::new();
+    let started = wait_for(Duration::from_secs(20), || {
+        pids = running(&exe);
+        pids.len() >= 2
+    });
+    assert!(started, "the strategy never started");
     let netns = std::fs::read_link(format!("/proc/{}/ns/net", pids[0])).unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !running(&exe).is_empty() {
-        assert!(Instant::now() < deadline, "left behind: {:?}", running(&exe));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let cleared = wait_for(Duration::from_secs(5), || running(&exe).is_empty());
+    assert!(cleared, "left behind: {:?}", running(&exe));
+    netns
+}
+
+fn kill_9_of_lbbench_leaves_no_process() {
+    kill_9_mid_cell();
+}
+
+/// As root, each cell has a network namespace of its own, which must vanish with it.
+fn kill_9_of_lbbench_leaves_no_namespace() {
+    let netns = kill_9_mid_cell();
     let ours = std::fs::read_link("/proc/self/ns/net").unwrap();
-    if netns != ours {
-        let holders: Vec<_> = std::fs::read_dir("/proc")
-            .unwrap()
-            .flatten()
-            .filter(|e| {
-                std::fs::read_link(e.path().join("ns/net"))
-                    .map(|n| n == netns)
-                    .unwrap_or(false)
-            })
-            .collect();
-        assert!(
-            holders.is_empty(),
-            "the cell's network namespace {netns:?} is still held by {holders:?}"
-        );
-    } else {
-        eprintln!("not root: cells ran on the host's loopback, so there was no namespace to check");
-    }
+    assert_ne!(netns, ours, "as root, the cell runs in a network namespace of its own");
+    let holders: Vec<_> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read_link(e.path().join("ns/net"))
+                .map(|n| n == netns)
+                .unwrap_or(false)
+        })
+        .collect();
+    assert!(
+        holders.is_empty(),
+        "the cell's network namespace {netns:?} is still held by {holders:?}"
+    );
 }

@@ -2,25 +2,30 @@
 //! outruns it, clear when it has headroom. Its own test binary, so no sibling test competes for
 //! the pinned CPU.
 
+mod common;
+
 use lbbench::load::{run, LoadOptions};
 use std::time::Duration;
+use testkit::{trial, Needs, Running};
 
-#[test]
-fn a_busy_client_is_flagged_and_an_idle_one_is_not() {
+fn main() {
+    let needs = Needs {
+        cpus: 2,
+        ..Needs::NOTHING
+    };
+    testkit::run_trials(vec![trial(
+        "a_busy_client_is_flagged_and_an_idle_one_is_not",
+        needs,
+        busy_and_idle,
+    )]);
+}
+
+fn busy_and_idle() {
     let cpus = lbbench::machine::allowed_cpus();
-    if cpus.len() < 2 {
-        eprintln!("SKIPPED: needs 2 CPUs (one for the server, one for the client)");
-        return;
-    }
-    let listener = hello::worker::bind("127.0.0.1:0".parse().unwrap(), false).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server_cpu = cpus[1];
-    std::thread::spawn(move || {
-        hello::process::pin(&[server_cpu]).unwrap();
-        hello::worker::serve_listener(listener, 0, Duration::from_secs(5))
-    });
+    let bin = common::debug_bin("reuseport").join("reuseport");
+    let server = Running::start(bin.to_str().unwrap(), 1, &["--cpus", &cpus[1].to_string()]);
     let options = LoadOptions {
-        addr: ([127, 0, 0, 1], port).into(),
+        addr: ([127, 0, 0, 1], server.port).into(),
         host: "t".into(),
         path: "/".into(),
         connections: 64,

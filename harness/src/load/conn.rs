@@ -7,11 +7,10 @@
 //! kept beside it.
 
 use super::pacer::{Clock, Pacer};
+use super::response::{self, Response};
 use super::stats::{ErrorKind, ThreadStats};
-use hello::http::response_head;
 use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::ops::Range;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -21,7 +20,7 @@ const MAX_RESPONSE: usize = 1 << 20;
 
 /// What every connection of a run shares, read-only.
 #[derive(Clone)]
-pub struct Plan {
+pub struct Shared {
     pub addr: SocketAddr,
     /// Built once; every request is these bytes.
     pub request: Vec<u8>,
@@ -37,12 +36,6 @@ pub struct Plan {
     pub timeout: Duration,
 }
 
-struct Response {
-    status: u16,
-    worker: Option<Range<usize>>,
-    close: bool,
-}
-
 /// One request's timing.
 struct Attempt {
     /// When it should have left (open loop) or left (closed loop).
@@ -54,9 +47,12 @@ struct Attempt {
 
 /// Sends requests until `plan.end`, recording those due in the window. `offset` staggers this
 /// connection's schedule against the others'.
-pub async fn run(plan: &Plan, stats: &RefCell<ThreadStats>, offset: Duration) -> std::io::Result<()> {
-    let mut stream: Option<TcpStream> = None;
-    let mut buf = vec![0u8; 4096];
+pub async fn run(plan: &Shared, stats: &RefCell<ThreadStats>, offset: Duration) -> std::io::Result<()> {
+    let mut conn = Conn {
+        stream: None,
+        buf: vec![0u8; 4096],
+        filled: 0,
+    };
     let pacer = plan.interval.map(|_| Pacer::new(plan.clock)).transpose()?;
     let mut due = plan.begin + offset;
     loop {
@@ -83,12 +79,15 @@ pub async fn run(plan: &Plan, stats: &RefCell<ThreadStats>, offset: Duration) ->
             measured: intended >= plan.measure_from,
             deadline: (sent_at + plan.timeout).min(plan.end),
         };
-        let outcome = tokio::time::timeout_at(a.deadline.into(), exchange(plan, &mut stream, &mut buf)).await;
-        let next = record(plan, &mut stats.borrow_mut(), outcome, &buf, &a);
+        let outcome = tokio::time::timeout_at(a.deadline.into(), conn.exchange(plan)).await;
+        let next = record(plan, &mut stats.borrow_mut(), &outcome, &conn.buf, &a);
+        if let Ok(Ok(r)) = &outcome {
+            conn.consume(r.len);
+        }
         match next {
-            Next::Reconnect => stream = None,
+            Next::Reconnect => conn.reset(),
             Next::Backoff => {
-                stream = None;
+                conn.reset();
                 // A refused connect returns at once; don't spin on a server that is gone.
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
@@ -109,9 +108,9 @@ enum Next {
 
 /// Books one exchange into `st` (only if it was due in the measured window).
 fn record(
-    plan: &Plan,
+    plan: &Shared,
     st: &mut ThreadStats,
-    outcome: Result<Result<Response, ErrorKind>, tokio::time::error::Elapsed>,
+    outcome: &Result<Result<Response, ErrorKind>, tokio::time::error::Elapsed>,
     buf: &[u8],
     a: &Attempt,
 ) -> Next {
@@ -122,7 +121,11 @@ fn record(
     match outcome {
         Ok(Ok(r)) => {
             if a.measured {
-                st.response(r.status, r.worker.map(|w| &buf[w]), micros(a.intended.elapsed()));
+                st.response(
+                    r.status,
+                    r.worker.clone().map(|w| &buf[w]),
+                    micros(a.intended.elapsed()),
+                );
                 st.uncorrected(micros(a.sent_at.elapsed()));
             }
             if r.close || !plan.keepalive {
@@ -133,9 +136,9 @@ fn record(
         }
         Ok(Err(kind)) => {
             if a.measured {
-                st.error(kind);
+                st.error(*kind);
             }
-            if kind == ErrorKind::Connect {
+            if *kind == ErrorKind::Connect {
                 Next::Backoff
             } else {
                 Next::Reconnect
@@ -158,32 +161,57 @@ fn micros(d: Duration) -> u64 {
     d.as_micros().min(u64::MAX as u128) as u64
 }
 
-async fn exchange(plan: &Plan, stream: &mut Option<TcpStream>, buf: &mut Vec<u8>) -> Result<Response, ErrorKind> {
-    let s = match stream {
-        Some(s) => s,
-        None => {
-            let s = TcpStream::connect(plan.addr).await.map_err(|_| ErrorKind::Connect)?;
-            let _ = s.set_nodelay(true);
-            stream.insert(s)
-        }
-    };
-    s.write_all(&plan.request).await.map_err(io_kind)?;
-    let mut filled = 0;
-    loop {
-        if filled == buf.len() {
-            if buf.len() >= MAX_RESPONSE {
-                return Err(ErrorKind::Protocol);
+/// One client connection: the socket (opened lazily) and what it has read but not yet consumed.
+struct Conn {
+    stream: Option<TcpStream>,
+    buf: Vec<u8>,
+    filled: usize,
+}
+
+impl Conn {
+    /// Sends the request (connecting first if needed) and reads until a whole response is in.
+    async fn exchange(&mut self, plan: &Shared) -> Result<Response, ErrorKind> {
+        let s = match &mut self.stream {
+            Some(s) => s,
+            None => {
+                let s = TcpStream::connect(plan.addr).await.map_err(|_| ErrorKind::Connect)?;
+                let _ = s.set_nodelay(true);
+                self.stream.insert(s)
             }
-            buf.resize(buf.len() * 2, 0);
+        };
+        s.write_all(&plan.request).await.map_err(io_kind)?;
+        loop {
+            if let Some(r) = response::parse(&self.buf[..self.filled], false, false).map_err(|_| ErrorKind::Protocol)? {
+                return Ok(r);
+            }
+            if self.filled == self.buf.len() {
+                if self.buf.len() >= MAX_RESPONSE {
+                    return Err(ErrorKind::Protocol);
+                }
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
+            let n = s.read(&mut self.buf[self.filled..]).await.map_err(io_kind)?;
+            if n == 0 {
+                // A close-delimited body ends here; anything else was cut short.
+                return match response::parse(&self.buf[..self.filled], false, true) {
+                    Ok(Some(r)) => Ok(r),
+                    _ => Err(ErrorKind::Reset),
+                };
+            }
+            self.filled += n;
         }
-        let n = s.read(&mut buf[filled..]).await.map_err(io_kind)?;
-        if n == 0 {
-            return Err(ErrorKind::Reset);
-        }
-        filled += n;
-        if let Some(r) = parse(&buf[..filled])? {
-            return Ok(r);
-        }
+    }
+
+    /// Drops a response's bytes, keeping whatever followed it.
+    fn consume(&mut self, len: usize) {
+        self.buf.copy_within(len..self.filled, 0);
+        self.filled -= len;
+    }
+
+    /// Forgets the connection: the next exchange opens a new one.
+    fn reset(&mut self) {
+        self.stream = None;
+        self.filled = 0;
     }
 }
 
@@ -191,32 +219,5 @@ fn io_kind(e: std::io::Error) -> ErrorKind {
     match e.kind() {
         std::io::ErrorKind::TimedOut => ErrorKind::Timeout,
         _ => ErrorKind::Reset,
-    }
-}
-
-/// A whole response at the front of `buf`, or `None` while bytes are missing.
-fn parse(buf: &[u8]) -> Result<Option<Response>, ErrorKind> {
-    let head = response_head(buf).map_err(|_| ErrorKind::Protocol)?;
-    Ok(head.filter(|h| buf.len() >= h.len + h.body_len).map(|h| Response {
-        status: h.status,
-        worker: h.worker,
-        close: h.close,
-    }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_status_worker_and_close() {
-        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-Worker: 7\r\nConnection: close\r\n\r\nHello World";
-        assert!(parse(&raw[..raw.len() - 1]).unwrap().is_none());
-        let r = parse(raw).unwrap().unwrap();
-        assert_eq!(r.status, 200);
-        assert_eq!(&raw[r.worker.unwrap()], b"7");
-        assert!(r.close);
-        assert_eq!(parse(b"HTTP/1.1 200 OK\r\n\r\n").err(), Some(ErrorKind::Protocol));
-        assert_eq!(parse(b"garbage\r\n\r\n").err(), Some(ErrorKind::Protocol));
     }
 }

@@ -3,10 +3,13 @@
 
 pub mod conn;
 pub mod pacer;
+pub mod response;
 pub mod stats;
+pub mod target;
+pub mod text;
 
 use anyhow::{Context, Result};
-use conn::Plan;
+use conn::Shared;
 pub use stats::LoadReport;
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -53,7 +56,7 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
     };
     let begin = Instant::now();
     let measure_from = begin + opts.warmup;
-    let plan = Plan {
+    let plan = Shared {
         addr: opts.addr,
         request: opts.request(),
         keepalive: opts.keepalive,
@@ -90,9 +93,9 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
     ))
 }
 
-fn client_thread(plan: &Plan, conns: Range<usize>, total: usize, cpu: Option<usize>) -> Result<stats::ThreadStats> {
+fn client_thread(plan: &Shared, conns: Range<usize>, total: usize, cpu: Option<usize>) -> Result<stats::ThreadStats> {
     if let Some(cpu) = cpu {
-        hello::process::pin(&[cpu])?;
+        lbproc::pin(&[cpu])?;
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

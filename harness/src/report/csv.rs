@@ -1,7 +1,6 @@
 use super::{Exporter, Results};
 use anyhow::Result;
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
 
 pub const FILE: &str = "results.csv";
 pub const HEADER: &str = "strategy,cores,workload,repeat,workers,connections,duration_s,sent,requests,rps,\
@@ -11,10 +10,8 @@ non_2xx,in_flight_at_end,per_worker,shared_cpus,isolated,client_cpu_busy,client_
 pub struct Csv;
 
 impl Exporter for Csv {
-    fn export(&self, results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
-        let path = dir.join(FILE);
-        std::fs::write(&path, render(results))?;
-        Ok(vec![path])
+    fn render(&self, results: &Results) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(vec![(FILE.into(), render(results).into_bytes())])
     }
 }
 

@@ -1,20 +1,14 @@
 use super::{Exporter, Results};
 use anyhow::{Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const FILE: &str = "results.json";
 
 pub struct Json;
 
 impl Exporter for Json {
-    fn export(&self, results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
-        let path = dir.join(FILE);
-        // Write then rename, so a reader never sees half a file.
-        let tmp = dir.join(format!(".{FILE}.tmp"));
-        std::fs::write(&tmp, serde_json::to_vec_pretty(results)?)
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(vec![path])
+    fn render(&self, results: &Results) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(vec![(FILE.into(), serde_json::to_vec_pretty(results)?)])
     }
 }
 

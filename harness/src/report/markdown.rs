@@ -1,16 +1,13 @@
 use super::{table, Exporter, Results};
 use anyhow::Result;
-use std::path::{Path, PathBuf};
 
 pub const FILE: &str = "summary.md";
 
 pub struct Markdown;
 
 impl Exporter for Markdown {
-    fn export(&self, results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
-        let path = dir.join(FILE);
-        std::fs::write(&path, render(results))?;
-        Ok(vec![path])
+    fn render(&self, results: &Results) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(vec![(FILE.into(), render(results).into_bytes())])
     }
 }
 
@@ -40,13 +37,7 @@ pub fn render(r: &Results) -> String {
     if !r.failures.is_empty() {
         out += "\n## Failed cells\n\n";
         for f in &r.failures {
-            let first = f.error.lines().next().unwrap_or("");
-            out += &format!(
-                "- **{}** cores={} {}: {first}\n",
-                f.strategy,
-                f.cores,
-                f.workload.name()
-            );
+            out += &format!("- {}\n", f.headline());
         }
     }
     out

@@ -9,7 +9,7 @@ pub mod table;
 use crate::cell::CellResult;
 use crate::config::{Config, Workload};
 use crate::machine::Machine;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -43,6 +43,19 @@ pub struct Failure {
     pub workload: Workload,
     pub repeat: usize,
     pub error: String,
+}
+
+impl Failure {
+    /// "strategy cores=N workload: the error's first line".
+    pub fn headline(&self) -> String {
+        let first = self.error.lines().next().unwrap_or("");
+        format!(
+            "{} cores={} {}: {first}",
+            self.strategy,
+            self.cores,
+            self.workload.name()
+        )
+    }
 }
 
 /// One plotted point: the median over repeats of a (strategy, cores, workload) cell.
@@ -169,30 +182,41 @@ impl Results {
     }
 }
 
-/// An output format. Exporters run after every cell, so a late failure loses nothing.
+/// An output format: the files it makes from the results, as bytes. One writer writes them all.
 pub trait Exporter {
-    /// Writes this format into `dir`; returns the files written.
-    fn export(&self, results: &Results, dir: &Path) -> Result<Vec<PathBuf>>;
+    /// (file name, contents) of every file of this format.
+    fn render(&self, results: &Results) -> Result<Vec<(String, Vec<u8>)>>;
 }
 
-/// Every file format `lbbench run` writes.
-pub fn exporters() -> Vec<Box<dyn Exporter>> {
-    vec![
-        Box::new(json::Json),
-        Box::new(csv::Csv),
-        Box::new(markdown::Markdown),
-        Box::new(svg::Svg),
-    ]
+/// Every format `lbbench run` writes, the results file first.
+pub const FORMATS: [&dyn Exporter; 4] = [&json::Json, &csv::Csv, &markdown::Markdown, &svg::Svg];
+
+/// What `lbbench plot` re-renders from a results file: every format but the results file itself.
+pub fn derived() -> &'static [&'static dyn Exporter] {
+    &FORMATS[1..]
+}
+
+/// Writes the files of `formats` into `dir`, each atomically (a temporary file, then a rename),
+/// so a reader never sees half a file; returns the paths written.
+pub fn write(results: &Results, dir: &Path, formats: &[&dyn Exporter]) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut written = Vec::new();
+    for format in formats {
+        for (name, bytes) in format.render(results)? {
+            let path = dir.join(&name);
+            let tmp = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &path)
+                .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+            written.push(path);
+        }
+    }
+    Ok(written)
 }
 
 /// Writes `results` in every format; returns the files written.
 pub fn export_all(results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let mut files = Vec::new();
-    for e in exporters() {
-        files.extend(e.export(results, dir)?);
-    }
-    Ok(files)
+    write(results, dir, &FORMATS)
 }
 
 /// Formats microseconds as milliseconds for people.

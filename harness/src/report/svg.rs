@@ -6,7 +6,6 @@ use anyhow::{anyhow, Result};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::path::{Path, PathBuf};
 
 const SIZE: (u32, u32) = (960, 600);
 const WIDE: (u32, u32) = (1280, 600);
@@ -36,61 +35,70 @@ shared CPUs · red cross: offered rate not reached";
 pub struct Svg;
 
 impl Exporter for Svg {
-    fn export(&self, results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
+    fn render(&self, results: &Results) -> Result<Vec<(String, Vec<u8>)>> {
         let mut files = Vec::new();
         for w in results.workloads() {
-            let path = dir.join(format!("throughput-{}.svg", w.name()));
-            throughput(results, w, &path)?;
-            files.push(path);
-            let path = dir.join(format!("latency-{}.svg", w.name()));
-            latency(results, w, &path)?;
-            files.push(path);
+            let name = w.name();
+            files.push((format!("throughput-{name}.svg"), throughput(results, w)?));
+            files.push((format!("latency-{name}.svg"), latency(results, w)?));
             if results.load_points().iter().any(|p| p.workload == w) {
-                let path = dir.join(format!("latency-vs-load-{}.svg", w.name()));
-                latency_vs_load(results, w, &path)?;
-                files.push(path);
+                files.push((format!("latency-vs-load-{name}.svg"), latency_vs_load(results, w)?));
             }
         }
-        Ok(files)
+        Ok(files.into_iter().map(|(n, svg)| (n, svg.into_bytes())).collect())
     }
 }
 
+type Root<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+/// An SVG document of `size`, drawn by `draw`.
+fn document(size: (u32, u32), draw: impl FnOnce(&Root<'_>) -> Result<()>) -> Result<String> {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        draw(&root)?;
+        root.present().map_err(|e| anyhow!("drawing an SVG: {e}"))?;
+    }
+    Ok(out)
+}
+
+/// A figure of the closed-loop cells of `workload`: framed, titled "<what> — <workload>", with
+/// the run's description as subtitle; `draw` fills the body.
+fn closed_figure(
+    results: &Results,
+    workload: Workload,
+    size: (u32, u32),
+    what: &str,
+    draw: impl FnOnce(&Root<'_>) -> Result<()>,
+) -> Result<String> {
+    document(size, |root| {
+        let title = format!("{what} — {} workload", workload.name());
+        draw(&frame(root, results, &title, &closed_run(results), NOTE)?)
+    })
+}
+
 /// Requests per second against server cores, a line per strategy.
-pub fn throughput(results: &Results, workload: Workload, path: &Path) -> Result<()> {
-    let root = SVGBackend::new(path, SIZE).into_drawing_area();
-    let area = frame(
-        &root,
-        results,
-        &format!("Throughput — {} workload", workload.name()),
-        &closed_run(results),
-        NOTE,
-    )?;
-    panel(&area, results, workload, "", "requests per second", |p| p.rps)?;
-    root.present().map_err(|e| anyhow!("writing {}: {e}", path.display()))
+pub fn throughput(results: &Results, workload: Workload) -> Result<String> {
+    closed_figure(results, workload, SIZE, "Throughput", |area| {
+        panel(area, results, workload, "", "requests per second", |p| p.rps)
+    })
 }
 
 /// Median p50 and p99 latency against server cores, a line per strategy, one panel each.
-pub fn latency(results: &Results, workload: Workload, path: &Path) -> Result<()> {
-    let root = SVGBackend::new(path, WIDE).into_drawing_area();
-    let area = frame(
-        &root,
-        results,
-        &format!("Latency — {} workload", workload.name()),
-        &closed_run(results),
-        NOTE,
-    )?;
-    let (left, right) = area.split_horizontally(WIDE.0 / 2);
-    panel(&left, results, workload, "p50", "p50 latency (ms)", |p| {
-        p.p50_us / 1000.0
-    })?;
-    panel(&right, results, workload, "p99", "p99 latency (ms)", |p| {
-        p.p99_us / 1000.0
-    })?;
-    root.present().map_err(|e| anyhow!("writing {}: {e}", path.display()))
+pub fn latency(results: &Results, workload: Workload) -> Result<String> {
+    closed_figure(results, workload, WIDE, "Latency", |area| {
+        let (left, right) = area.split_horizontally(WIDE.0 / 2);
+        panel(&left, results, workload, "p50", "p50 latency (ms)", |p| {
+            p.p50_us / 1000.0
+        })?;
+        panel(&right, results, workload, "p99", "p99 latency (ms)", |p| {
+            p.p99_us / 1000.0
+        })
+    })
 }
 
 /// p99 latency against offered load (open loop), a line per strategy, one panel per core count.
-pub fn latency_vs_load(results: &Results, workload: Workload, path: &Path) -> Result<()> {
+pub fn latency_vs_load(results: &Results, workload: Workload) -> Result<String> {
     let points: Vec<LoadPoint> = results
         .load_points()
         .into_iter()
@@ -99,24 +107,25 @@ pub fn latency_vs_load(results: &Results, workload: Workload, path: &Path) -> Re
     let mut cores: Vec<usize> = points.iter().map(|p| p.cores).collect();
     cores.sort_unstable();
     cores.dedup();
-    let root = SVGBackend::new(path, WIDE).into_drawing_area();
-    let title = format!("Latency under load — {} workload", workload.name());
-    let run = format!(
-        "open loop, {:?} per step, first run",
-        results.config.load.open_loop_duration
-    );
-    let area = frame(&root, results, &title, &run, LOAD_NOTE)?;
-    let panels = area.split_evenly((1, cores.len().max(1)));
-    for (panel, &n) in panels.iter().zip(&cores) {
-        let mine: Vec<&LoadPoint> = points.iter().filter(|p| p.cores == n).collect();
-        load_panel(
-            panel,
-            results,
-            &mine,
-            &format!("{n} server core{}", if n == 1 { "" } else { "s" }),
-        )?;
-    }
-    root.present().map_err(|e| anyhow!("writing {}: {e}", path.display()))
+    document(WIDE, |root| {
+        let title = format!("Latency under load — {} workload", workload.name());
+        let run = format!(
+            "open loop, {:?} per step, first run",
+            results.config.load.open_loop_duration
+        );
+        let area = frame(root, results, &title, &run, LOAD_NOTE)?;
+        let panels = area.split_evenly((1, cores.len().max(1)));
+        for (panel, &n) in panels.iter().zip(&cores) {
+            let mine: Vec<&LoadPoint> = points.iter().filter(|p| p.cores == n).collect();
+            load_panel(
+                panel,
+                results,
+                &mine,
+                &format!("{n} server core{}", if n == 1 { "" } else { "s" }),
+            )?;
+        }
+        Ok(())
+    })
 }
 
 fn load_panel(

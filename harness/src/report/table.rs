@@ -67,13 +67,7 @@ pub fn render(results: &Results) -> String {
         out += &format!("skipped {}: {}\n", s.strategy, s.reason);
     }
     for f in &results.failures {
-        let first = f.error.lines().next().unwrap_or("");
-        out += &format!(
-            "failed {} cores={} {}: {first}\n",
-            f.strategy,
-            f.cores,
-            f.workload.name()
-        );
+        out += &format!("failed {}\n", f.headline());
     }
     out
 }

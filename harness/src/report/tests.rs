@@ -15,7 +15,7 @@ fn points_take_the_median_over_repeats() {
 fn json_has_the_documented_shape_and_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let r = fixture::results();
-    let files = json::Json.export(&r, dir.path()).unwrap();
+    let files = write(&r, dir.path(), &[&json::Json]).unwrap();
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
     for key in [
         "machine",
@@ -77,7 +77,7 @@ fn csv_has_one_row_per_cell_and_a_stable_header() {
 #[test]
 fn svgs_are_written_with_titles_axes_and_legend() {
     let dir = tempfile::tempdir().unwrap();
-    let files = svg::Svg.export(&fixture::results(), dir.path()).unwrap();
+    let files = write(&fixture::results(), dir.path(), &[&svg::Svg]).unwrap();
     let names: Vec<String> = files
         .iter()
         .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
@@ -124,4 +124,20 @@ fn table_and_markdown_show_medians_notes_and_skips() {
     assert!(t.contains("skipped gamma: needs nginx"), "{t}");
     let m = markdown::render(&r);
     assert!(m.contains("| keepalive | beta | 2 | 4001 |"), "{m}");
+}
+
+#[test]
+fn every_format_is_written_atomically_and_plot_skips_the_results_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = export_all(&fixture::results(), dir.path()).unwrap();
+    assert!(files.iter().any(|f| f.ends_with("results.json")));
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+    let again = write(&fixture::results(), dir.path(), derived()).unwrap();
+    assert!(!again.iter().any(|f| f.ends_with("results.json")));
+    assert_eq!(again.len() + 1, files.len());
 }

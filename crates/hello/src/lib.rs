@@ -1,0 +1,9 @@
+//! The Hello World worker every Rust strategy serves with: `200 Hello World` and
+//! `X-Worker: <id>` on every request, keep-alive, pipelining, HTTP/1.0, refusals.
+
+pub mod args;
+pub mod backends;
+pub mod conn;
+pub mod worker;
+
+pub use args::{main, StrategyArgs};

@@ -1,0 +1,87 @@
+//! A worker process's event loop: one single-threaded runtime, fed either by a listening socket
+//! or by connections handed over a descriptor channel.
+
+use crate::conn;
+use anyhow::{Context, Result};
+use http1::Responses;
+use lbproc::fdpass::recv_fd;
+use socket2::{Domain, Protocol, Socket, Type};
+use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::time::Duration;
+use tokio::io::unix::AsyncFd;
+use tokio::net::{TcpListener, TcpStream};
+
+/// Binds a non-blocking listener; `reuseport` lets several processes bind the same port.
+pub fn bind(addr: SocketAddr, reuseport: bool) -> Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if reuseport {
+        socket.set_reuse_port(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket
+        .bind(&addr.into())
+        .with_context(|| format!("cannot bind {addr}: is the port already in use?"))?;
+    socket.listen(4096)?;
+    Ok(socket.into())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+/// The responses live as long as the worker process, so connections borrow them for 'static.
+fn responses(id: usize) -> &'static Responses {
+    Box::leak(Box::new(Responses::new(&id.to_string())))
+}
+
+/// Accepts until the listener fails for good, pausing briefly on a transient error (out of
+/// descriptors, a connection aborted before accept) instead of spinning; `who` names the
+/// accepting process in its error messages.
+pub async fn accept_loop(listener: &TcpListener, who: &str, mut serve: impl FnMut(TcpStream)) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => serve(stream),
+            Err(e) => {
+                eprintln!("{who}: accept: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Accepts on `listener` and serves every connection as worker `id`. Never returns on success.
+pub fn serve_listener(listener: std::net::TcpListener, id: usize, idle: Duration) -> Result<()> {
+    let responses = responses(id);
+    runtime()?.block_on(async move {
+        let listener = TcpListener::from_std(listener)?;
+        accept_loop(&listener, &format!("worker {id}"), |stream| {
+            tokio::spawn(conn::serve(stream, responses, idle));
+        })
+        .await;
+        Ok(())
+    })
+}
+
+/// Serves connections whose descriptors arrive on `chan`; returns when the master closes it.
+pub fn serve_channel(chan: OwnedFd, id: usize, idle: Duration) -> Result<()> {
+    let responses = responses(id);
+    runtime()?.block_on(async move {
+        // SAFETY: an OwnedFd stays open and keeps its number for as long as the AsyncFd owns it.
+        let chan = unsafe { AsyncFd::register(chan) }.map_err(std::io::Error::from)?;
+        loop {
+            let mut ready = chan.readable().await?;
+            match ready.try_io(recv_fd) {
+                Ok(Ok(Some(fd))) => {
+                    let stream = std::net::TcpStream::from(fd);
+                    stream.set_nonblocking(true)?;
+                    tokio::spawn(conn::serve(TcpStream::from_std(stream)?, responses, idle));
+                }
+                Ok(Ok(None)) => return Ok(()),
+                Ok(Err(e)) => return Err(e).context("receiving a connection from the master"),
+                Err(_would_block) => continue,
+            }
+        }
+    })
+}

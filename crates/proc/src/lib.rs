@@ -1,0 +1,27 @@
+//! Process plumbing shared by the strategies and the harness: CPU lists and pinning, forking a
+//! child before any runtime exists, tying children to their parent's life, closing inherited
+//! descriptors, one stop routine (SIGTERM, grace, SIGKILL), a signal-driven supervisor that can
+//! replace dead workers, descriptor passing, and free ports.
+
+pub mod child;
+pub mod cpus;
+pub mod fdpass;
+pub mod ports;
+pub mod stop;
+pub mod supervise;
+
+pub use child::{die_with_parent, fork_child, set_name, tie};
+pub use cpus::{format_cpus, parse_cpus, pin};
+pub use stop::{alive, stop};
+
+/// Runs a program's main: errors are printed as a message with its causes (never a backtrace,
+/// users read this output) and the process exits with status 1.
+pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {
+    match body() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

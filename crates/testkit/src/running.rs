@@ -1,0 +1,125 @@
+//! A strategy binary started for real, and the contract every strategy keeps.
+
+use crate::{children_of, get_close, gone, wait_for, worker_of};
+use nix::unistd::Pid;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A strategy process, stopped (with its workers) when dropped.
+pub struct Running {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Running {
+    /// Starts `bin --workers N --port P` plus `extra` and waits until it answers.
+    pub fn start(bin: &str, workers: usize, extra: &[&str]) -> Running {
+        let port = lbproc::ports::free_block(workers).expect("a free block of ports");
+        let child = Command::new(bin)
+            .args(["--workers", &workers.to_string(), "--port", &port.to_string()])
+            .args(extra)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+        let running = Running { child, port };
+        let answered = wait_for(Duration::from_secs(10), || {
+            get_close(port).is_ok_and(|r| r.contains("Hello World"))
+        });
+        assert!(answered, "{bin} did not answer on port {port} within 10 s");
+        running
+    }
+
+    fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32)
+    }
+
+    /// Worker ids seen over `n` concurrent connection-per-request exchanges, sorted numerically.
+    pub fn workers_seen(&self, n: usize) -> Vec<String> {
+        let port = self.port;
+        let threads: Vec<_> = (0..8)
+            .map(|_| std::thread::spawn(move || (0..n / 8).filter_map(|_| get_close(port).ok()).collect::<Vec<_>>()))
+            .collect();
+        let mut seen: Vec<String> = Vec::new();
+        for t in threads {
+            for r in t.join().expect("client thread") {
+                assert!(
+                    r.starts_with("HTTP/1.1 200 OK") && r.ends_with("Hello World"),
+                    "bad response {r:?}"
+                );
+                let w = worker_of(&r).expect("an X-Worker header");
+                if !seen.contains(&w) {
+                    seen.push(w);
+                }
+            }
+        }
+        seen.sort_by_key(|w| (w.len(), w.clone()));
+        seen
+    }
+
+    /// SIGTERM; returns whether it exited by itself within `within` (else it is SIGKILLed).
+    pub fn terminate(&mut self, within: Duration) -> bool {
+        lbproc::stop(&[self.pid()], within, None) == 0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        lbproc::stop(&[self.pid()], Duration::from_secs(3), None);
+    }
+}
+
+/// The children of `pid` once there are `n` (or whatever there are after 5 s): the first worker
+/// may answer before the master has forked the last one.
+pub fn await_children(pid: u32, n: usize) -> Vec<u32> {
+    let mut kids = children_of(pid);
+    wait_for(Duration::from_secs(5), || {
+        kids = children_of(pid);
+        kids.len() >= n
+    });
+    kids
+}
+
+/// The tests every strategy binary passes: `strategy_contract!(BIN, extra args, child processes)`
+/// in its `tests/`.
+#[macro_export]
+macro_rules! strategy_contract {
+    ($bin:expr, $extra:expr, $children:expr) => {
+        #[test]
+        fn two_workers_both_answer_and_stop_on_sigterm() {
+            $crate::running::check_two_workers_answer_and_stop($bin, $extra, $children);
+        }
+
+        #[test]
+        fn workers_die_with_a_sigkilled_master() {
+            $crate::running::check_workers_die_with_master($bin, $extra);
+        }
+    };
+}
+
+/// A strategy's contract: with 2 workers, both answer; SIGTERM stops the master and its
+/// `children` processes (2 workers, plus any proxy processes).
+pub fn check_two_workers_answer_and_stop(bin: &str, extra: &[&str], children: usize) {
+    let mut server = Running::start(bin, 2, extra);
+    let kids = await_children(server.child.id(), children);
+    assert_eq!(
+        kids.len(),
+        children,
+        "expected {children} child processes, found {kids:?}"
+    );
+    assert_eq!(server.workers_seen(400), ["0", "1"]);
+    assert!(
+        server.terminate(Duration::from_secs(5)),
+        "did not stop within 5 s of SIGTERM"
+    );
+    assert!(kids.iter().all(|k| gone(*k)), "children {kids:?} outlived their master");
+}
+
+/// A strategy's contract: its workers die with the master even when the master is SIGKILLed.
+pub fn check_workers_die_with_master(bin: &str, extra: &[&str]) {
+    let mut server = Running::start(bin, 2, extra);
+    let workers = await_children(server.child.id(), 2);
+    server.child.kill().expect("SIGKILL the master");
+    server.child.wait().expect("reap the master");
+    let cleared = wait_for(Duration::from_secs(5), || workers.iter().all(|w| gone(*w)));
+    assert!(cleared, "workers {workers:?} outlived a SIGKILLed master");
+}

@@ -1,0 +1,63 @@
+//! `lbbench load`'s wrk-style text report.
+
+use super::stats::Percentiles;
+use super::LoadReport;
+
+fn ms(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1000.0)
+}
+
+/// "p50 0.21 ms  p90 ...": one histogram's percentiles on a line.
+fn percentiles(p: &Percentiles) -> String {
+    format!(
+        "p50 {} ms  p90 {} ms  p99 {} ms  p99.9 {} ms  max {} ms",
+        ms(p.p50),
+        ms(p.p90),
+        ms(p.p99),
+        ms(p.p999),
+        ms(p.max)
+    )
+}
+
+/// A wrk-like text report of one run against `url`.
+pub fn render(url: &str, r: &LoadReport) -> String {
+    let mut out = format!(
+        "{:.1}s test @ {url}\n  {} threads and {} connections\n",
+        r.duration_s, r.threads, r.connections
+    );
+    match (r.target_rps, r.achieved_rps, &r.uncorrected_latency_us, &r.send_lag_us) {
+        (Some(target), Some(achieved), Some(uncorrected), Some(lag)) => {
+            out += &format!("  Open loop: target {target:.0} req/s, sent {achieved:.0} req/s");
+            if r.rate_reached == Some(false) {
+                out += " — WARNING: the offered rate was NOT reached; the server (or client) could not keep up";
+            }
+            out += &format!(
+                "\n  Latency (from when each request was due)  {}\n",
+                percentiles(&r.latency_us)
+            );
+            out += &format!(
+                "  Uncorrected (from the actual send)        {}\n",
+                percentiles(uncorrected)
+            );
+            out += &format!("  Send lag behind schedule                  {}\n", percentiles(lag));
+        }
+        _ => out += &format!("  Latency  {}\n", percentiles(&r.latency_us)),
+    }
+    out += &format!(
+        "  {} requests in {:.1}s, {} errors {:?}",
+        r.requests, r.duration_s, r.errors, r.error_kinds
+    );
+    if !r.non_2xx.is_empty() {
+        out += &format!(", non-2xx {:?}", r.non_2xx);
+    }
+    out += &format!(", {} in flight at the end\n", r.in_flight_at_end);
+    if !r.per_worker.is_empty() {
+        out += &format!("  Per X-Worker: {:?}\n", r.per_worker);
+    }
+    out += &format!("  Client CPU busy: {:.0} %", r.client_cpu_busy * 100.0);
+    if r.client_saturated {
+        out += " — WARNING: the client is saturated; the figures may be its limit, not the server's";
+    }
+    out += &format!("\nRequests/sec: {:.2}\n", r.rps);
+    out
+}

@@ -1,0 +1,77 @@
+//! The proxy for real: both modes reach both workers; L7 balances requests on one connection,
+//! L4 whole connections; a dead upstream gives a prompt 502.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use testkit::running::{check_two_workers_answer_and_stop, check_workers_die_with_master};
+use testkit::{worker_of, Running};
+
+const BIN: &str = env!("CARGO_BIN_EXE_lbproxy");
+
+/// Worker ids answering `n` requests sent one after another on one keep-alive connection.
+fn workers_on_one_connection(port: u16, n: usize) -> Vec<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        let mut got = String::new();
+        let mut buf = [0u8; 1024];
+        while !got.ends_with("Hello World") {
+            let k = s.read(&mut buf).unwrap();
+            assert!(k > 0, "closed after {got:?}");
+            got.push_str(std::str::from_utf8(&buf[..k]).unwrap());
+        }
+        ids.push(worker_of(&got).expect("X-Worker passed through"));
+    }
+    ids
+}
+
+#[test]
+fn both_modes_reach_both_workers_and_stop_cleanly() {
+    for mode in ["l7", "l4"] {
+        // 2 workers + 1 proxy process (no --cpus: one proxy).
+        check_two_workers_answer_and_stop(BIN, &["--mode", mode], 3);
+        check_workers_die_with_master(BIN, &["--mode", mode]);
+    }
+}
+
+#[test]
+fn l7_balances_requests_l4_balances_connections() {
+    let l7 = Running::start(BIN, 2, &["--mode", "l7"]);
+    let ids = workers_on_one_connection(l7.port, 4);
+    // Alternating, whichever worker the readiness probe left next.
+    assert!(
+        ids[0] != ids[1] && ids[0] == ids[2] && ids[1] == ids[3],
+        "per-request round-robin: {ids:?}"
+    );
+    let l4 = Running::start(BIN, 2, &["--mode", "l4"]);
+    let ids = workers_on_one_connection(l4.port, 4);
+    assert!(ids.iter().all(|w| w == &ids[0]), "one connection, one worker: {ids:?}");
+}
+
+#[test]
+fn a_dead_upstream_gives_502_not_a_hang() {
+    for mode in ["l7", "l4"] {
+        let port = lbproc::ports::free_block(4).unwrap();
+        let dead = format!("127.0.0.1:{}", lbproc::ports::free_block(4).unwrap());
+        let mut child = Command::new(BIN)
+            .args(["--mode", mode, "--port", &port.to_string(), "--upstreams", &dead])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let answer = loop {
+            if let Ok(r) = testkit::get_close(port) {
+                break r;
+            }
+            assert!(Instant::now() < deadline, "{mode}: no answer");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(answer.starts_with("HTTP/1.1 502 Bad Gateway"), "{mode}: {answer:?}");
+    }
+}
