@@ -5,7 +5,7 @@ use crate::cell::{self, CellSpec};
 use crate::config::Config;
 use crate::machine::{self, Machine};
 use crate::manifest::{Layout, Slot, Strategy};
-use crate::report::{self, Failure, Results, Skipped};
+use crate::report::{self, table, Failure, Results, Skipped};
 use crate::sandbox;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -152,19 +152,7 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
         bar.set_message(label.clone());
         match measure(plan, job, &allowed, isolated) {
             Ok(cell) => {
-                let l = &cell.load;
-                let mut line = format!(
-                    "{label}: {:.0} req/s, p50 {} ms, p99 {} ms, {} errors, per-worker {}",
-                    l.rps,
-                    report::ms(l.latency_us.p50 as f64),
-                    report::ms(l.latency_us.p99 as f64),
-                    l.errors,
-                    report::shares(&l.per_worker.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>())
-                );
-                if l.client_saturated {
-                    line += " — WARNING: client saturated, the figure may be the client's limit";
-                }
-                say(&bar, line);
+                say(&bar, format!("{label}: {}", table::cell_line(&cell)));
                 results.cells.push(cell);
             }
             Err(e) => {

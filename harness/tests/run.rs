@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{debug_bin, workspace};
+use common::{debug_bin, lbbench, servers, text, workspace, TINY};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use testkit::{trial, wait_for, Needs};
 
@@ -48,31 +48,6 @@ fn main() {
     ]);
 }
 
-const TINY: &str = r#"
-[sweep]
-cores = [1]
-workloads = ["keepalive", "close"]
-[load]
-connections = 8
-duration = "400ms"
-warmup = "100ms"
-[server]
-ready_timeout = "10s"
-stop_grace = "1s"
-"#;
-
-/// A temporary repository layout: servers/<dir>/strategy.toml for each (dir, manifest).
-fn servers(manifests: &[(&str, String)]) -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    for (dir, text) in manifests {
-        let d = root.path().join("servers").join(dir);
-        std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("strategy.toml"), text).unwrap();
-    }
-    std::fs::write(root.path().join("tiny.toml"), TINY).unwrap();
-    root
-}
-
 /// servers/reuseport/strategy.toml renamed to `name`, its build line dropped (no workspace here).
 fn copy_of_reuseport(name: &str) -> String {
     let original = std::fs::read_to_string(workspace().join("servers/reuseport/strategy.toml")).unwrap();
@@ -88,22 +63,6 @@ fn copy_of_reuseport(name: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn lbbench(root: &Path, bin: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lbbench"))
-        .args(args)
-        .arg("--servers")
-        .arg(root.join("servers"))
-        .arg("--bin")
-        .arg(bin)
-        .current_dir(root)
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn a_new_strategy_directory_is_listed_and_run() {

@@ -141,12 +141,14 @@ pub struct LoadReport {
     /// Complete responses, any status.
     pub requests: u64,
     pub ok: u64,
+    /// Responses by status, for every status outside 2xx.
+    #[serde(with = "status_keys")]
     pub non_2xx: BTreeMap<u16, u64>,
     pub errors: u64,
     pub error_kinds: ErrorCounts,
     /// Requests still unanswered when the window closed: neither counted as served nor as failed.
     pub in_flight_at_end: u64,
-    /// Complete responses per second of the measured window.
+    /// 2xx responses per second of the measured window: a fast error is not throughput.
     pub rps: f64,
     pub latency_us: Percentiles,
     pub per_worker: BTreeMap<String, u64>,
@@ -170,6 +172,46 @@ pub struct LoadReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_lag_us: Option<Percentiles>,
 }
+
+/// JSON object keys are strings; a status map is written with them and read back from them (serde
+/// cannot turn "503" back into a u16 key by itself inside a flattened struct).
+mod status_keys {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(m: &BTreeMap<u16, u64>, s: S) -> Result<S::Ok, S::Error> {
+        m.iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<BTreeMap<String, u64>>()
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<u16, u64>, D::Error> {
+        BTreeMap::<String, u64>::deserialize(d)?
+            .into_iter()
+            .map(|(k, v)| {
+                k.parse()
+                    .map(|k| (k, v))
+                    .map_err(|_| serde::de::Error::custom(format!("{k:?} is not an HTTP status")))
+            })
+            .collect()
+    }
+}
+
+impl LoadReport {
+    /// Non-2xx responses and errors as a share of everything sent (0 when nothing was).
+    pub fn failed_share(&self) -> f64 {
+        let bad = self.non_2xx.values().sum::<u64>() + self.errors;
+        if self.sent == 0 {
+            0.0
+        } else {
+            bad as f64 / self.sent as f64
+        }
+    }
+}
+
+/// Above this share of non-2xx responses and errors, a cell's figures are flagged.
+pub const FAILED_SHARE: f64 = 0.01;
 
 /// A rate below this share of the target counts as not reached.
 pub const RATE_REACHED: f64 = 0.95;
@@ -231,7 +273,7 @@ pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, targe
     r.requests = r.ok + r.non_2xx.values().sum::<u64>();
     r.errors = r.error_kinds.total();
     r.rps = if duration_s > 0.0 {
-        r.requests as f64 / duration_s
+        r.ok as f64 / duration_s
     } else {
         0.0
     };
@@ -276,7 +318,7 @@ mod tests {
         assert_eq!(r.non_2xx[&503], 1);
         assert_eq!(r.per_worker["0"], 1);
         assert_eq!(r.per_worker["1"], 2);
-        assert_eq!(r.rps, 1.5);
+        assert_eq!(r.rps, 1.0, "2xx only: 2 in 2 s");
         assert_eq!(r.latency_us.max, 300);
         assert!(r.latency_us.p50 >= 199 && r.latency_us.p50 <= 201);
         assert!(r.target_rps.is_none() && r.uncorrected_latency_us.is_none());

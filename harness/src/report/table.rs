@@ -1,6 +1,33 @@
 //! The summary people read in the terminal (and, as markdown, in results/summary.md).
 
 use super::{ms, shares, Results};
+use crate::cell::CellResult;
+use crate::load::stats::FAILED_SHARE;
+
+/// The terminal line for one measured cell, with what makes its figures doubtful.
+pub fn cell_line(c: &CellResult) -> String {
+    let l = &c.load;
+    let non_2xx: u64 = l.non_2xx.values().sum();
+    let per_worker: Vec<(String, u64)> = l.per_worker.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let mut line = format!(
+        "{:.0} req/s (2xx), p50 {} ms, p99 {} ms, {non_2xx} non-2xx, {} errors, per-worker {}",
+        l.rps,
+        ms(l.latency_us.p50 as f64),
+        ms(l.latency_us.p99 as f64),
+        l.errors,
+        shares(&per_worker)
+    );
+    if l.failed_share() > FAILED_SHARE {
+        line += &format!(
+            " — WARNING: {:.1} % of requests got non-2xx or failed; req/s counts 2xx only",
+            l.failed_share() * 100.0
+        );
+    }
+    if l.client_saturated {
+        line += " — WARNING: client saturated, the figure may be the client's limit";
+    }
+    line
+}
 
 /// Rows of the summary: one per (workload, strategy, cores), medians over repeats.
 pub fn rows(results: &Results) -> (Vec<&'static str>, Vec<Vec<String>>) {
