@@ -140,6 +140,57 @@ fn a_server_that_never_answers_gives_timeouts() {
     assert_accounted(&r);
     assert_eq!(r.requests, 0);
     assert!(r.error_kinds.timeout >= 2, "{r:?}");
+    // A dropped request must not improve the percentiles: it is recorded at its timeout.
+    assert!(r.latency_us.p50 >= 100_000, "timeouts enter the histogram: {r:?}");
+}
+
+/// Answers at once until `quiet_after`, then reads but never answers again.
+fn going_quiet_server(quiet_after: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let born = std::time::Instant::now();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut s = stream;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 {
+                        return;
+                    }
+                    if born.elapsed() < quiet_after {
+                        let resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker: q\r\n\r\nok";
+                        if s.write_all(resp.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn open_loop_accounts_for_requests_due_while_the_server_stalls_at_the_end() {
+    // 1000 req/s over 4 connections for 1 s; the server stops answering 600 ms in.
+    let port = going_quiet_server(Duration::from_millis(600));
+    let o = LoadOptions {
+        connections: 4,
+        duration: Duration::from_secs(1),
+        rate: Some(1000.0),
+        timeout: Duration::from_secs(5),
+        ..options(port, true)
+    };
+    let r = run(&o).unwrap();
+    assert_accounted(&r);
+    // ~400 requests fell due in the quiet part: 4 are in flight, the rest never left.
+    assert!(r.not_sent_in_time >= 300, "{r:?}");
+    assert_eq!(r.in_flight_at_end, 4, "{r:?}");
+    let due = r.sent + r.not_sent_in_time;
+    assert!((950..=1050).contains(&due), "every request due in 1 s at 1000/s is accounted: {r:?}");
+    // Their lower bounds run up to 400 ms: the quiet part is 40 % of the schedule.
+    assert!(r.latency_us.p99 >= 300_000, "the stall shows in the corrected p99: {r:?}");
 }
 
 /// Answers at once, except that (when `stall`) it stops answering for 200 ms once per second.

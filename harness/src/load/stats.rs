@@ -30,6 +30,8 @@ pub struct ThreadStats {
     pub non_2xx: BTreeMap<u16, u64>,
     pub errors: ErrorCounts,
     pub in_flight_at_end: u64,
+    /// Open loop: due in the window, but not sent before it closed.
+    pub not_sent_in_time: u64,
     /// Responses per `X-Worker` value; a handful of workers, so a linear scan beats hashing.
     pub per_worker: Vec<(Box<[u8]>, u64)>,
     pub cpu_busy: f64,
@@ -49,6 +51,28 @@ impl ErrorCounts {
     }
 }
 
+/// "2 connect failures, 1 timeout" (or "none"), for people.
+impl std::fmt::Display for ErrorCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kinds = [
+            (self.connect, "connect failure", "connect failures"),
+            (self.reset, "reset or early close", "resets or early closes"),
+            (self.timeout, "timeout", "timeouts"),
+            (self.protocol, "malformed response", "malformed responses"),
+        ];
+        let parts: Vec<String> = kinds
+            .iter()
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
+            .collect();
+        if parts.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
 impl ThreadStats {
     pub fn new(open_loop: bool) -> Self {
         ThreadStats {
@@ -60,13 +84,45 @@ impl ThreadStats {
             non_2xx: BTreeMap::new(),
             errors: ErrorCounts::default(),
             in_flight_at_end: 0,
+            not_sent_in_time: 0,
             per_worker: Vec::new(),
             cpu_busy: 0.0,
         }
     }
 
-    pub fn response(&mut self, status: u16, worker: Option<&[u8]>, micros: u64) {
-        self.latency.saturating_record(micros.max(1));
+    /// Corrected and (open loop) uncorrected latency of one request.
+    fn latencies(&mut self, corrected: u64, uncorrected: u64) {
+        self.latency.saturating_record(corrected.max(1));
+        if let Some(h) = &mut self.uncorrected {
+            h.saturating_record(uncorrected.max(1));
+        }
+    }
+
+    /// A request that timed out: an error, recorded at its timeout.
+    pub fn timeout(&mut self, corrected: u64, uncorrected: u64) {
+        self.error(ErrorKind::Timeout);
+        self.latencies(corrected, uncorrected);
+    }
+
+    /// A request still unanswered when the window closed; `waited` (open loop) is recorded as
+    /// the least latency it will have.
+    pub fn unfinished(&mut self, waited: Option<u64>) {
+        self.in_flight_at_end += 1;
+        if let Some(w) = waited {
+            self.latency.saturating_record(w.max(1));
+        }
+    }
+
+    /// Open loop: a request due in the window that could not be sent before it closed, recorded
+    /// at the least latency it would have had.
+    pub fn not_sent(&mut self, waited: u64) {
+        self.not_sent_in_time += 1;
+        self.latency.saturating_record(waited.max(1));
+    }
+
+    /// A complete response, with its corrected and uncorrected latency.
+    pub fn response(&mut self, status: u16, worker: Option<&[u8]>, corrected: u64, uncorrected: u64) {
+        self.latencies(corrected, uncorrected);
         if (200..300).contains(&status) {
             self.ok += 1;
         } else {
@@ -77,13 +133,6 @@ impl ThreadStats {
                 Some((_, n)) => *n += 1,
                 None => self.per_worker.push((w.into(), 1)),
             }
-        }
-    }
-
-    /// Open loop: the uncorrected latency of a response.
-    pub fn uncorrected(&mut self, micros: u64) {
-        if let Some(h) = &mut self.uncorrected {
-            h.saturating_record(micros.max(1));
         }
     }
 
@@ -148,6 +197,11 @@ pub struct LoadReport {
     pub error_kinds: ErrorCounts,
     /// Requests still unanswered when the window closed: neither counted as served nor as failed.
     pub in_flight_at_end: u64,
+    /// Open loop: requests due in the window but not sent before it closed. Every request due
+    /// is accounted: `sent + not_sent_in_time` of them, and `sent = ok + non-2xx + errors +
+    /// in_flight_at_end`.
+    #[serde(default)]
+    pub not_sent_in_time: u64,
     /// 2xx responses per second of the measured window: a fast error is not throughput.
     pub rps: f64,
     pub latency_us: Percentiles,
@@ -235,6 +289,7 @@ pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, targe
         errors: 0,
         error_kinds: ErrorCounts::default(),
         in_flight_at_end: 0,
+        not_sent_in_time: 0,
         rps: 0.0,
         latency_us: Percentiles::default(),
         per_worker: BTreeMap::new(),
@@ -263,6 +318,7 @@ pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, targe
         e.timeout += k.timeout;
         e.protocol += k.protocol;
         r.in_flight_at_end += t.in_flight_at_end;
+        r.not_sent_in_time += t.not_sent_in_time;
         for (w, n) in t.per_worker {
             *r.per_worker
                 .entry(String::from_utf8_lossy(&w).into_owned())
@@ -302,12 +358,12 @@ mod tests {
     fn merge_adds_counts_and_histograms() {
         let mut a = ThreadStats::new(false);
         a.sent = 3;
-        a.response(200, Some(b"0"), 100);
-        a.response(200, Some(b"1"), 300);
+        a.response(200, Some(b"0"), 100, 100);
+        a.response(200, Some(b"1"), 300, 300);
         a.error(ErrorKind::Reset);
         let mut b = ThreadStats::new(false);
         b.sent = 2;
-        b.response(503, Some(b"1"), 200);
+        b.response(503, Some(b"1"), 200, 200);
         b.in_flight_at_end = 1;
         let r = merge(vec![a, b], 2, 2.0, None);
         assert_eq!(
@@ -329,8 +385,7 @@ mod tests {
         let mut t = ThreadStats::new(true);
         t.sent = 90;
         for _ in 0..90 {
-            t.response(200, None, 5000);
-            t.uncorrected(100);
+            t.response(200, None, 5000, 100);
             t.lag(4900);
         }
         let r = merge(vec![t], 1, 1.0, Some(100.0));

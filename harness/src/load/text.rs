@@ -44,13 +44,18 @@ pub fn render(url: &str, r: &LoadReport) -> String {
         _ => out += &format!("  Latency  {}\n", percentiles(&r.latency_us)),
     }
     out += &format!(
-        "  {} requests in {:.1}s, {} errors {:?}",
-        r.requests, r.duration_s, r.errors, r.error_kinds
+        "  {} responses in {:.1}s ({} 2xx), errors: {}",
+        r.requests, r.duration_s, r.ok, r.error_kinds
     );
     if !r.non_2xx.is_empty() {
-        out += &format!(", non-2xx {:?}", r.non_2xx);
+        let statuses: Vec<String> = r.non_2xx.iter().map(|(s, n)| format!("{n} × {s}")).collect();
+        out += &format!(", non-2xx: {}", statuses.join(", "));
     }
-    out += &format!(", {} in flight at the end\n", r.in_flight_at_end);
+    out += &format!(", {} in flight at the end", r.in_flight_at_end);
+    if r.not_sent_in_time > 0 {
+        out += &format!(", {} due but not sent before the end", r.not_sent_in_time);
+    }
+    out += "\n";
     if !r.per_worker.is_empty() {
         out += &format!("  Per X-Worker: {:?}\n", r.per_worker);
     }
@@ -58,6 +63,6 @@ pub fn render(url: &str, r: &LoadReport) -> String {
     if r.client_saturated {
         out += " — WARNING: the client is saturated; the figures may be its limit, not the server's";
     }
-    out += &format!("\nRequests/sec: {:.2}\n", r.rps);
+    out += &format!("\nRequests/sec: {:.2} (2xx responses only)\n", r.rps);
     out
 }

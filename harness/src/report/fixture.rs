@@ -21,6 +21,7 @@ fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
                 errors: 0,
                 error_kinds: ErrorCounts::default(),
                 in_flight_at_end: 0,
+                not_sent_in_time: 0,
                 rps: fraction * rps,
                 latency_us: Percentiles {
                     p50: 90,
@@ -77,6 +78,7 @@ pub fn results() -> Results {
                         errors: 0,
                         error_kinds: ErrorCounts::default(),
                         in_flight_at_end: 1,
+                        not_sent_in_time: 0,
                         rps,
                         latency_us: Percentiles {
                             p50: 100,
