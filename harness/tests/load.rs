@@ -129,6 +129,18 @@ fn refused_connections_are_counted_as_connect_errors() {
 }
 
 #[test]
+fn a_tiny_rate_is_refused_with_the_reason() {
+    for rate in [1e-300, 0.5] {
+        let o = LoadOptions {
+            rate: Some(rate),
+            ..options(1, true)
+        };
+        let err = run(&o).unwrap_err().to_string();
+        assert!(err.contains("less than one request"), "{rate}: {err}");
+    }
+}
+
+#[test]
 fn a_server_that_never_answers_gives_timeouts() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -188,9 +200,15 @@ fn open_loop_accounts_for_requests_due_while_the_server_stalls_at_the_end() {
     assert!(r.not_sent_in_time >= 300, "{r:?}");
     assert_eq!(r.in_flight_at_end, 4, "{r:?}");
     let due = r.sent + r.not_sent_in_time;
-    assert!((950..=1050).contains(&due), "every request due in 1 s at 1000/s is accounted: {r:?}");
+    assert!(
+        (950..=1050).contains(&due),
+        "every request due in 1 s at 1000/s is accounted: {r:?}"
+    );
     // Their lower bounds run up to 400 ms: the quiet part is 40 % of the schedule.
-    assert!(r.latency_us.p99 >= 300_000, "the stall shows in the corrected p99: {r:?}");
+    assert!(
+        r.latency_us.p99 >= 300_000,
+        "the stall shows in the corrected p99: {r:?}"
+    );
 }
 
 /// Answers at once, except that (when `stall`) it stops answering for 200 ms once per second.

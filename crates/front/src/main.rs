@@ -33,7 +33,7 @@ fn main() -> std::process::ExitCode {
 
 fn run(args: Args) -> Result<()> {
     let c = &args.common;
-    let backends = Backends::bind(c.host, c.port, c.workers, c.idle())?;
+    let backends = Backends::bind(c.host, c.port, c.workers, c.timeouts())?;
     let template = std::fs::read_to_string(&args.template)
         .with_context(|| format!("reading template {}", args.template.display()))?;
     let config_dir = args.config.parent().map(PathBuf::from).unwrap_or_default();

@@ -31,17 +31,23 @@ pub struct StrategyArgs {
     /// CPUs every process of the strategy is pinned to, e.g. "0-1" or "0,2" (default: all).
     #[arg(long)]
     pub cpus: Option<String>,
-    /// Seconds an idle keep-alive connection is kept open.
+    /// Seconds an idle keep-alive connection is kept open (and a write may wait for the client).
     #[arg(long, default_value_t = 60)]
     pub idle_timeout_s: u64,
+    /// Seconds a request may take to arrive whole, from its first byte.
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout_s: u64,
     /// Milliseconds the master gives its workers between SIGTERM and SIGKILL when stopping.
     #[arg(long, default_value_t = 2000)]
     pub stop_grace_ms: u64,
 }
 
 impl StrategyArgs {
-    pub fn idle(&self) -> Duration {
-        Duration::from_secs(self.idle_timeout_s)
+    pub fn timeouts(&self) -> http1::Timeouts {
+        http1::Timeouts {
+            idle: Duration::from_secs(self.idle_timeout_s),
+            header: Duration::from_secs(self.header_timeout_s),
+        }
     }
 
     pub fn addr(&self) -> std::net::SocketAddr {

@@ -6,7 +6,6 @@ use anyhow::{Context, Result};
 use nix::unistd::Pid;
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
-use std::time::Duration;
 
 /// The private ports of `n` workers behind `public`.
 pub fn ports(public: u16, n: usize) -> Result<Vec<u16>> {
@@ -25,12 +24,12 @@ pub fn ports(public: u16, n: usize) -> Result<Vec<u16>> {
 pub struct Backends {
     host: IpAddr,
     ports: Vec<u16>,
-    idle: Duration,
+    timeouts: crate::Timeouts,
     bound: Vec<Option<TcpListener>>,
 }
 
 impl Backends {
-    pub fn bind(host: IpAddr, public: u16, n: usize, idle: Duration) -> Result<Backends> {
+    pub fn bind(host: IpAddr, public: u16, n: usize, timeouts: crate::Timeouts) -> Result<Backends> {
         let ports = ports(public, n)?;
         let bound = ports
             .iter()
@@ -39,7 +38,7 @@ impl Backends {
         Ok(Backends {
             host,
             ports,
-            idle,
+            timeouts,
             bound,
         })
     }
@@ -63,8 +62,10 @@ impl Backends {
             Some(l) => l,
             None => worker::bind(SocketAddr::new(self.host, self.ports[i]), false)?,
         };
-        let idle = self.idle;
-        lbproc::fork_child(&[listener.as_raw_fd()], || worker::serve_listener(listener, i, idle))
+        let timeouts = self.timeouts;
+        lbproc::fork_child(&[listener.as_raw_fd()], || {
+            worker::serve_listener(listener, i, timeouts)
+        })
     }
 }
 

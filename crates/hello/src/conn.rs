@@ -1,12 +1,11 @@
 //! One connection: read, answer every complete request in order (pipelining), repeat.
 
-use http1::{Frame, Reader, Responses};
-use std::time::Duration;
+use http1::{Frame, Reader, Responses, Timeouts};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-/// Serves `stream` until the peer closes, asks to close, misbehaves, or stays idle for `idle`.
-pub async fn serve(mut stream: TcpStream, responses: &Responses, idle: Duration) {
+/// Serves `stream` until the peer closes, asks to close, misbehaves, or outstays a timeout.
+pub async fn serve(mut stream: TcpStream, responses: &Responses, t: Timeouts) {
     let _ = stream.set_nodelay(true);
     let mut reader = Reader::default();
     let mut out: Vec<u8> = Vec::with_capacity(512);
@@ -32,7 +31,7 @@ pub async fn serve(mut stream: TcpStream, responses: &Responses, idle: Duration)
             }
         }
         if !out.is_empty() {
-            if stream.write_all(&out).await.is_err() {
+            if http1::write_all(&mut stream, &out, t.idle).await.is_err() {
                 return;
             }
             out.clear();
@@ -41,7 +40,7 @@ pub async fn serve(mut stream: TcpStream, responses: &Responses, idle: Duration)
             let _ = stream.shutdown().await;
             return;
         }
-        match reader.fill(&mut stream, idle).await {
+        match reader.fill(&mut stream, t).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }

@@ -7,3 +7,4 @@ pub mod conn;
 pub mod worker;
 
 pub use args::{main, StrategyArgs};
+pub use http1::Timeouts;

@@ -52,12 +52,12 @@ pub async fn accept_loop(listener: &TcpListener, who: &str, mut serve: impl FnMu
 }
 
 /// Accepts on `listener` and serves every connection as worker `id`. Never returns on success.
-pub fn serve_listener(listener: std::net::TcpListener, id: usize, idle: Duration) -> Result<()> {
+pub fn serve_listener(listener: std::net::TcpListener, id: usize, timeouts: http1::Timeouts) -> Result<()> {
     let responses = responses(id);
     runtime()?.block_on(async move {
         let listener = TcpListener::from_std(listener)?;
         accept_loop(&listener, &format!("worker {id}"), |stream| {
-            tokio::spawn(conn::serve(stream, responses, idle));
+            tokio::spawn(conn::serve(stream, responses, timeouts));
         })
         .await;
         Ok(())
@@ -65,7 +65,7 @@ pub fn serve_listener(listener: std::net::TcpListener, id: usize, idle: Duration
 }
 
 /// Serves connections whose descriptors arrive on `chan`; returns when the master closes it.
-pub fn serve_channel(chan: OwnedFd, id: usize, idle: Duration) -> Result<()> {
+pub fn serve_channel(chan: OwnedFd, id: usize, timeouts: http1::Timeouts) -> Result<()> {
     let responses = responses(id);
     runtime()?.block_on(async move {
         // SAFETY: an OwnedFd stays open and keeps its number for as long as the AsyncFd owns it.
@@ -76,7 +76,7 @@ pub fn serve_channel(chan: OwnedFd, id: usize, idle: Duration) -> Result<()> {
                 Ok(Ok(Some(fd))) => {
                     let stream = std::net::TcpStream::from(fd);
                     stream.set_nonblocking(true)?;
-                    tokio::spawn(conn::serve(TcpStream::from_std(stream)?, responses, idle));
+                    tokio::spawn(conn::serve(TcpStream::from_std(stream)?, responses, timeouts));
                 }
                 Ok(Ok(None)) => return Ok(()),
                 Ok(Err(e)) => return Err(e).context("receiving a connection from the master"),

@@ -4,11 +4,16 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-/// Starts one worker (id 7) on a free port in a background thread; idle timeout 300 ms.
+/// Starts one worker (id 7) on a free port in a background thread; idle timeout 300 ms, header
+/// timeout 600 ms.
 fn worker() -> u16 {
     let listener = hello::worker::bind("127.0.0.1:0".parse().unwrap(), false).unwrap();
     let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || hello::worker::serve_listener(listener, 7, Duration::from_millis(300)));
+    let t = hello::Timeouts {
+        idle: Duration::from_millis(300),
+        header: Duration::from_millis(600),
+    };
+    std::thread::spawn(move || hello::worker::serve_listener(listener, 7, t));
     port
 }
 
@@ -94,6 +99,43 @@ fn oversized_headers_get_431() {
     let _ = s.read_to_end(&mut out);
     let r = String::from_utf8_lossy(&out);
     assert!(r.starts_with("HTTP/1.1 431 "), "{r}");
+}
+
+#[test]
+fn lengths_that_disagree_get_400_not_a_hang() {
+    let mut s = connect(worker());
+    s.write_all(b"GET / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n")
+        .unwrap();
+    let t = Instant::now();
+    let r = read_all(&mut s);
+    assert!(r.starts_with("HTTP/1.1 400 Bad Request"), "{r}");
+    assert!(
+        t.elapsed() < Duration::from_millis(250),
+        "answered at once, not at the idle timeout"
+    );
+}
+
+#[test]
+fn a_request_trickling_in_is_cut_off() {
+    let mut s = connect(worker());
+    let t = Instant::now();
+    // A byte every 100 ms never lets the 300 ms idle timer fire; the 600 ms header timeout does.
+    for b in b"GET / HTTP/1.1\r\nHost: slow-client\r\n" {
+        if s.write_all(&[*b]).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        if t.elapsed() > Duration::from_secs(4) {
+            break;
+        }
+    }
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    let closed_after = t.elapsed();
+    assert!(
+        closed_after < Duration::from_secs(3),
+        "the worker waited {closed_after:?} for a request that never ended"
+    );
 }
 
 #[test]

@@ -7,6 +7,6 @@ pub mod reader;
 pub mod request;
 pub mod response;
 
-pub use reader::Reader;
+pub use reader::{write_all, Reader, Timeouts};
 pub use request::{frame, frame_with, Frame, Refusal, Request, MAX_BODY, MAX_HEAD};
 pub use response::{response_head, BadResponse, ResponseHead, Responses, BODY};

@@ -98,6 +98,7 @@ pub fn frame_with<'b, T>(
     // HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes unless told to keep it.
     let mut keep_alive = version == 1;
     let mut body_len = 0usize;
+    let mut seen_length: Option<usize> = None;
     for h in req.headers.iter() {
         if h.name.eq_ignore_ascii_case("connection") {
             for token in h.value.split(|b| *b == b',') {
@@ -110,8 +111,13 @@ pub fn frame_with<'b, T>(
             }
         } else if h.name.eq_ignore_ascii_case("content-length") {
             match std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse().ok()) {
+                // Two lengths that disagree make the framing ambiguous (RFC 9112 §6.3).
+                Some(n) if seen_length.is_some_and(|m| m != n) => return Frame::Refused(Refusal::BadRequest),
                 Some(n) if n > MAX_BODY => return Frame::Refused(Refusal::PayloadTooLarge),
-                Some(n) => body_len = n,
+                Some(n) => {
+                    body_len = n;
+                    seen_length = Some(n);
+                }
                 None => return Frame::Refused(Refusal::BadRequest),
             }
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
@@ -197,6 +203,13 @@ mod tests {
         assert_eq!(frame(chunked), Frame::Refused(Refusal::NotImplemented));
         let big_body = format!("GET / HTTP/1.1\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1);
         assert_eq!(frame(big_body.as_bytes()), Frame::Refused(Refusal::PayloadTooLarge));
+        let two = b"GET / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n";
+        assert_eq!(frame(two), Frame::Refused(Refusal::BadRequest), "lengths that disagree");
+        let same = b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx";
+        assert!(
+            matches!(frame(same), Frame::Request(_)),
+            "repeated, equal lengths are one length"
+        );
     }
 
     #[test]

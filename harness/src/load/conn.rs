@@ -137,7 +137,12 @@ fn record(
         Ok(Ok(r)) => {
             if a.measured {
                 let worker = r.worker.clone().map(|w| &buf[w]);
-                st.response(r.status, worker, micros(a.intended.elapsed()), micros(a.sent_at.elapsed()));
+                st.response(
+                    r.status,
+                    worker,
+                    micros(a.intended.elapsed()),
+                    micros(a.sent_at.elapsed()),
+                );
             }
             if r.close || !plan.keepalive {
                 Next::Reconnect

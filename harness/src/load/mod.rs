@@ -50,6 +50,11 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
         Some(r) if !(r > 0.0 && r.is_finite()) => {
             anyhow::bail!("the rate must be a positive number of requests per second, not {r}")
         }
+        Some(r) if r * opts.duration.as_secs_f64() < 1.0 => anyhow::bail!(
+            "--rate {r} sends less than one request in the {:?} window: give at least {:.3} req/s or a longer duration",
+            opts.duration,
+            1.0 / opts.duration.as_secs_f64()
+        ),
         // Each connection sends every connections/rate seconds.
         Some(r) => Some(Duration::from_secs_f64(opts.connections as f64 / r)),
         None => None,
@@ -103,7 +108,7 @@ fn client_thread(plan: &Shared, conns: Range<usize>, total: usize, cpu: Option<u
         .context("client runtime")?;
     let plan = Rc::new(plan.clone());
     let stats = Rc::new(RefCell::new(stats::ThreadStats::new(plan.interval.is_some())));
-    let (wall, cpu0) = (Instant::now(), thread_cpu_time());
+    let (wall, cpu0) = (Instant::now(), ThreadTime::now());
     let local = tokio::task::LocalSet::new();
     let mut handles = Vec::with_capacity(conns.len());
     for c in conns {
@@ -126,13 +131,75 @@ fn client_thread(plan: &Shared, conns: Range<usize>, total: usize, cpu: Option<u
     let mut stats = Rc::try_unwrap(stats)
         .map_err(|_| anyhow::anyhow!("connection outlived its run"))?
         .into_inner();
-    stats.cpu_busy = (thread_cpu_time() - cpu0).as_secs_f64() / wall.elapsed().as_secs_f64().max(1e-9);
+    let (used, wall) = (ThreadTime::now().since(cpu0), wall.elapsed().as_secs_f64().max(1e-9));
+    stats.cpu_busy = used.running.as_secs_f64() / wall;
+    stats.cpu_wanted = (used.running + used.waiting).as_secs_f64() / wall;
     Ok(stats)
 }
 
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+/// The calling thread's time on a CPU, and waiting in the run queue for one.
+#[derive(Clone, Copy, Debug)]
+struct ThreadTime {
+    running: Duration,
+    waiting: Duration,
+}
+
+impl ThreadTime {
+    /// From /proc/thread-self/schedstat; without it (no schedstats in this kernel), the thread's
+    /// CPU clock and no waiting.
+    fn now() -> ThreadTime {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok();
+        let mut fields = stat
+            .iter()
+            .flat_map(|s| s.split_whitespace())
+            .map(|f| f.parse::<u64>().ok());
+        if let (Some(Some(run)), Some(Some(wait))) = (fields.next(), fields.next()) {
+            return ThreadTime {
+                running: Duration::from_nanos(run),
+                waiting: Duration::from_nanos(wait),
+            };
+        }
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes into the timespec we own.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        ThreadTime {
+            running: Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
+            waiting: Duration::ZERO,
+        }
+    }
+
+    fn since(self, earlier: ThreadTime) -> ThreadTime {
+        ThreadTime {
+            running: self.running.saturating_sub(earlier.running),
+            waiting: self.waiting.saturating_sub(earlier.waiting),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A spinning thread is on a CPU or waiting for one all the time, however loaded the machine
+    /// is; a sleeping one is neither. This is what the client-saturation flag rests on.
+    #[test]
+    fn thread_time_tells_spinning_from_sleeping() {
+        let measure = |spin: bool| {
+            std::thread::spawn(move || {
+                let (t0, wall) = (ThreadTime::now(), Instant::now());
+                while wall.elapsed() < Duration::from_millis(300) {
+                    if !spin {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                }
+                let used = ThreadTime::now().since(t0);
+                (used.running + used.waiting).as_secs_f64() / wall.elapsed().as_secs_f64()
+            })
+            .join()
+            .unwrap()
+        };
+        let (spinning, sleeping) = (measure(true), measure(false));
+        assert!(spinning > 0.9, "spinning: {spinning}");
+        assert!(sleeping < 0.5, "sleeping: {sleeping}");
+    }
 }

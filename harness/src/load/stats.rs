@@ -34,7 +34,11 @@ pub struct ThreadStats {
     pub not_sent_in_time: u64,
     /// Responses per `X-Worker` value; a handful of workers, so a linear scan beats hashing.
     pub per_worker: Vec<(Box<[u8]>, u64)>,
+    /// Share of wall time on a CPU.
     pub cpu_busy: f64,
+    /// Share of wall time on a CPU or waiting in the run queue for one: near 1 when the thread
+    /// never waited on the network, however much other processes took of its CPU.
+    pub cpu_wanted: f64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
@@ -87,6 +91,7 @@ impl ThreadStats {
             not_sent_in_time: 0,
             per_worker: Vec::new(),
             cpu_busy: 0.0,
+            cpu_wanted: 0.0,
         }
     }
 
@@ -208,7 +213,8 @@ pub struct LoadReport {
     pub per_worker: BTreeMap<String, u64>,
     /// Mean share of each client thread's wall time spent on CPU.
     pub client_cpu_busy: f64,
-    /// The client, not the server, may have been the limit (busy ≥ 90 %).
+    /// The client, not the server, may have been the limit: some client thread was on a CPU or
+    /// waiting for one ≥ 90 % of the time, never waiting on the server.
     pub client_saturated: bool,
     /// Open loop (`--rate`): the offered rate asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -275,6 +281,7 @@ pub const SATURATED: f64 = 0.90;
 /// The collector: folds every thread's statistics into one report. `target_rps`: open loop.
 pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, target_rps: Option<f64>) -> LoadReport {
     let threads = parts.len();
+    let mut wanted: f64 = 0.0;
     let mut latency = histogram();
     let open = target_rps.is_some();
     let (mut uncorrected, mut send_lag) = (histogram(), histogram());
@@ -325,6 +332,7 @@ pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, targe
                 .or_default() += n;
         }
         r.client_cpu_busy += t.cpu_busy / threads as f64;
+        wanted = wanted.max(t.cpu_wanted);
     }
     r.requests = r.ok + r.non_2xx.values().sum::<u64>();
     r.errors = r.error_kinds.total();
@@ -334,7 +342,7 @@ pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, targe
         0.0
     };
     r.latency_us = Percentiles::of(&latency);
-    r.client_saturated = r.client_cpu_busy >= SATURATED;
+    r.client_saturated = wanted >= SATURATED;
     if let (true, Some(target)) = (open, target_rps) {
         let achieved = if duration_s > 0.0 {
             r.sent as f64 / duration_s
@@ -378,6 +386,23 @@ mod tests {
         assert_eq!(r.latency_us.max, 300);
         assert!(r.latency_us.p50 >= 199 && r.latency_us.p50 <= 201);
         assert!(r.target_rps.is_none() && r.uncorrected_latency_us.is_none());
+    }
+
+    #[test]
+    fn the_client_is_saturated_when_its_busiest_thread_is() {
+        let thread = |wanted: f64| {
+            let mut t = ThreadStats::new(false);
+            t.cpu_busy = wanted / 2.0;
+            t.cpu_wanted = wanted;
+            t
+        };
+        let r = merge(vec![thread(0.95), thread(0.1), thread(0.1), thread(0.1)], 4, 1.0, None);
+        assert!(
+            r.client_saturated,
+            "one thread at its limit among four idle ones: {r:?}"
+        );
+        assert!(r.client_cpu_busy < 0.2, "the mean hides it: {r:?}");
+        assert!(!merge(vec![thread(0.8), thread(0.8)], 2, 1.0, None).client_saturated);
     }
 
     #[test]

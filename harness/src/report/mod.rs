@@ -163,7 +163,7 @@ impl Results {
                         }
                     }
                 }
-                per_worker.sort();
+                per_worker.sort_by(|a, b| worker_order(&a.0, &b.0));
                 Point {
                     strategy: order[s].clone(),
                     cores,
@@ -222,6 +222,16 @@ pub fn export_all(results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
 /// Formats microseconds as milliseconds for people.
 pub fn ms(us: f64) -> String {
     format!("{:.2}", us / 1000.0)
+}
+
+/// Worker ids in numeric order ("2" before "10"); ids that are not numbers after those, by text.
+pub fn worker_order(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+        (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+        (Err(_), Err(_)) => a.cmp(b),
+    }
 }
 
 /// "49/51" — each worker's share of responses in percent, by worker id.

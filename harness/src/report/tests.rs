@@ -12,6 +12,18 @@ fn points_take_the_median_over_repeats() {
 }
 
 #[test]
+fn workers_are_ordered_by_number() {
+    let mut r = fixture::results();
+    r.cells.truncate(1);
+    r.cells[0].load.per_worker = (0..12).map(|w| (w.to_string(), 10 + w as u64)).collect();
+    let ids: Vec<String> = r.points()[0].per_worker.iter().map(|(w, _)| w.clone()).collect();
+    assert_eq!(ids, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]);
+    let mut mixed = vec!["proxy", "10", "2"];
+    mixed.sort_by(|a, b| worker_order(a, b));
+    assert_eq!(mixed, ["2", "10", "proxy"]);
+}
+
+#[test]
 fn json_has_the_documented_shape_and_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let r = fixture::results();

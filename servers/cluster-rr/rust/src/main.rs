@@ -23,7 +23,7 @@ fn run(args: StrategyArgs) -> Result<()> {
         channels: (0..args.workers).map(|_| None).collect(),
         pending: (0..args.workers).map(|_| VecDeque::new()).collect(),
         next: 0,
-        idle: args.idle(),
+        timeouts: args.timeouts(),
     };
     supervise(&mut master, args.workers, args.policy())
 }
@@ -35,15 +35,17 @@ struct RoundRobin {
     /// Connections accepted for a worker whose channel was full, in order.
     pending: Vec<VecDeque<OwnedFd>>,
     next: usize,
-    idle: Duration,
+    timeouts: hello::Timeouts,
 }
 
 impl Master for RoundRobin {
     fn spawn(&mut self, i: usize) -> Result<Pid> {
         let (mine, theirs) = channel()?;
-        let idle = self.idle;
+        let timeouts = self.timeouts;
         // The worker keeps only its end: not the listener, not its siblings' channels.
-        let pid = lbproc::fork_child(&[theirs.as_raw_fd()], move || worker::serve_channel(theirs, i, idle))?;
+        let pid = lbproc::fork_child(&[theirs.as_raw_fd()], move || {
+            worker::serve_channel(theirs, i, timeouts)
+        })?;
         self.channels[i] = Some(mine);
         Ok(pid)
     }

@@ -35,7 +35,7 @@ fn main() -> std::process::ExitCode {
 fn run(args: Args) -> Result<()> {
     let c = &args.common;
     refuse_host_namespace()?;
-    let mut backends = Backends::bind(c.host, c.port, c.workers, c.idle())?;
+    let mut backends = Backends::bind(c.host, c.port, c.workers, c.timeouts())?;
     let rules = rules(args.mode, &c.host.to_string(), c.port, backends.ports());
     let installed = rules.iter().try_for_each(|r| iptables("-A", r));
     let outcome = installed.and_then(|()| supervise(&mut backends, c.workers, c.policy()));

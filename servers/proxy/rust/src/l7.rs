@@ -7,7 +7,6 @@ use http1::{response_head, Frame, Reader, Request, Responses};
 use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -31,7 +30,7 @@ impl Pool {
     }
 }
 
-pub async fn serve(mut client: TcpStream, pool: Rc<Pool>, idle: Duration) {
+pub async fn serve(mut client: TcpStream, pool: Rc<Pool>, timeouts: http1::Timeouts) {
     let mut reader = Reader::default();
     let mut request = Vec::with_capacity(512);
     let mut response = Vec::with_capacity(512);
@@ -52,7 +51,7 @@ pub async fn serve(mut client: TcpStream, pool: Rc<Pool>, idle: Duration) {
                     if !keep_alive {
                         mark_close(&mut response, head_len);
                     }
-                    client.write_all(&response).await
+                    http1::write_all(&mut client, &response, timeouts.idle).await
                 }
                 Err(_) => {
                     pool.upstreams.failed();
@@ -66,7 +65,7 @@ pub async fn serve(mut client: TcpStream, pool: Rc<Pool>, idle: Duration) {
             }
             reader.consume(len);
         }
-        match reader.fill(&mut client, idle).await {
+        match reader.fill(&mut client, timeouts).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }

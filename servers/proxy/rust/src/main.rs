@@ -86,7 +86,7 @@ fn main() -> std::process::ExitCode {
 fn run(args: Args) -> Result<()> {
     let c = &args.common;
     let backends = if args.upstreams.is_empty() {
-        Some(Backends::bind(c.host, c.port, c.workers, c.idle())?)
+        Some(Backends::bind(c.host, c.port, c.workers, c.timeouts())?)
     } else {
         None
     };
@@ -100,7 +100,7 @@ fn run(args: Args) -> Result<()> {
         listener: worker::bind(c.addr(), false)?,
         addrs,
         mode: args.mode,
-        idle: c.idle(),
+        timeouts: c.timeouts(),
     };
     let n = master.backends.as_ref().map_or(0, Backends::len) + proxies;
     supervise(&mut master, n, c.policy())
@@ -112,7 +112,7 @@ struct Proxy {
     listener: std::net::TcpListener,
     addrs: Vec<SocketAddr>,
     mode: Mode,
-    idle: Duration,
+    timeouts: http1::Timeouts,
 }
 
 impl Master for Proxy {
@@ -121,13 +121,13 @@ impl Master for Proxy {
             return b.spawn(i);
         }
         let listener = self.listener.try_clone()?;
-        let (addrs, mode, idle) = (self.addrs.clone(), self.mode, self.idle);
-        lbproc::fork_child(&[listener.as_raw_fd()], move || serve(listener, addrs, mode, idle))
+        let (addrs, mode, timeouts) = (self.addrs.clone(), self.mode, self.timeouts);
+        lbproc::fork_child(&[listener.as_raw_fd()], move || serve(listener, addrs, mode, timeouts))
     }
 }
 
 /// One proxy process: accept forever, one local task per client connection.
-fn serve(listener: std::net::TcpListener, addrs: Vec<SocketAddr>, mode: Mode, idle: Duration) -> Result<()> {
+fn serve(listener: std::net::TcpListener, addrs: Vec<SocketAddr>, mode: Mode, timeouts: http1::Timeouts) -> Result<()> {
     let upstreams = Rc::new(Upstreams {
         addrs,
         next: Cell::new(0),
@@ -142,7 +142,7 @@ fn serve(listener: std::net::TcpListener, addrs: Vec<SocketAddr>, mode: Mode, id
             let _ = client.set_nodelay(true);
             match mode {
                 Mode::L4 => tokio::task::spawn_local(l4::serve(client, upstreams.clone())),
-                Mode::L7 => tokio::task::spawn_local(l7::serve(client, pool.clone(), idle)),
+                Mode::L7 => tokio::task::spawn_local(l7::serve(client, pool.clone(), timeouts)),
             };
         })
         .await;

@@ -7,7 +7,6 @@ use lbproc::supervise::{supervise, Master};
 use nix::unistd::Pid;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
-use std::time::Duration;
 
 fn main() -> std::process::ExitCode {
     hello::main(|a: &StrategyArgs| a, run)
@@ -20,22 +19,22 @@ fn run(args: StrategyArgs) -> Result<()> {
     );
     let mut master = ReusePort {
         addr: args.addr(),
-        idle: args.idle(),
+        timeouts: args.timeouts(),
     };
     supervise(&mut master, args.workers, args.policy())
 }
 
 struct ReusePort {
     addr: SocketAddr,
-    idle: Duration,
+    timeouts: hello::Timeouts,
 }
 
 impl Master for ReusePort {
     fn spawn(&mut self, i: usize) -> Result<Pid> {
         let listener: TcpListener = worker::bind(self.addr, true)?;
-        let idle = self.idle;
+        let timeouts = self.timeouts;
         lbproc::fork_child(&[listener.as_raw_fd()], move || {
-            worker::serve_listener(listener, i, idle)
+            worker::serve_listener(listener, i, timeouts)
         })
     }
 }

@@ -7,7 +7,6 @@ use lbproc::supervise::{supervise, Master};
 use nix::unistd::Pid;
 use std::net::TcpListener;
 use std::os::fd::AsRawFd;
-use std::time::Duration;
 
 fn main() -> std::process::ExitCode {
     hello::main(|a: &StrategyArgs| a, run)
@@ -16,22 +15,22 @@ fn main() -> std::process::ExitCode {
 fn run(args: StrategyArgs) -> Result<()> {
     let mut master = Shared {
         listener: worker::bind(args.addr(), false)?,
-        idle: args.idle(),
+        timeouts: args.timeouts(),
     };
     supervise(&mut master, args.workers, args.policy())
 }
 
 struct Shared {
     listener: TcpListener,
-    idle: Duration,
+    timeouts: hello::Timeouts,
 }
 
 impl Master for Shared {
     fn spawn(&mut self, i: usize) -> Result<Pid> {
         let listener = self.listener.try_clone()?;
-        let idle = self.idle;
+        let timeouts = self.timeouts;
         lbproc::fork_child(&[listener.as_raw_fd()], move || {
-            worker::serve_listener(listener, i, idle)
+            worker::serve_listener(listener, i, timeouts)
         })
     }
 }
