@@ -51,6 +51,9 @@ pub struct CellResult {
     pub shared_cpus: bool,
     /// Ran in a private network namespace.
     pub isolated: bool,
+    /// Whether every worker was serving before the load began.
+    #[serde(default)]
+    pub readiness: crate::server::Readiness,
     #[serde(flatten)]
     pub load: LoadReport,
     /// Latency under load: open-loop runs at fractions of `load.rps`.
@@ -137,6 +140,8 @@ pub fn main() -> Result<()> {
 }
 
 fn child_main() -> Result<()> {
+    // Orphans of the strategy stay below the cell: counted as its processes, and stopped with it.
+    crate::procs::become_subreaper()?;
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input)?;
     let spec: CellSpec = serde_json::from_str(&input).context("reading the cell spec")?;
@@ -161,10 +166,10 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
     let mut server = Server::spawn(&launch, &spec.cwd, &spec.server_cpus, log)?;
     let addr = ([127, 0, 0, 1], spec.port).into();
     let measured = server
-        .wait_ready(addr, spec.server.ready_timeout)
-        .and_then(|()| measure(spec, &server));
+        .wait_ready(addr, spec.server.ready_timeout, spec.workers)
+        .and_then(|ready| Ok((ready, measure(spec, &server)?)));
     server.stop(spec.server.stop_grace);
-    let (report, open_loop) = measured?;
+    let (readiness, (report, open_loop)) = measured?;
     Ok(CellResult {
         strategy: spec.strategy.clone(),
         cores: spec.cores,
@@ -175,6 +180,7 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         client_cpus: spec.client_cpus.clone(),
         shared_cpus: spec.shared_cpus(),
         isolated: spec.isolated,
+        readiness,
         load: report,
         open_loop,
     })

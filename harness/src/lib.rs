@@ -5,6 +5,7 @@ pub mod config;
 pub mod load;
 pub mod machine;
 pub mod manifest;
+pub mod procs;
 pub mod report;
 pub mod runner;
 pub mod sandbox;

@@ -3,14 +3,31 @@
 
 use crate::load::response;
 use crate::manifest::Launch;
+use crate::procs;
 use anyhow::{bail, Context, Result};
 use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// How long after its first answer a strategy with no named worker is taken as ready.
+const UNNAMED_GRACE: Duration = Duration::from_secs(1);
+
+/// What "ready" meant for a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Readiness {
+    /// Every worker announced it was serving before the load began.
+    #[default]
+    AllWorkers,
+    /// The strategy names no workers: the load began a moment after its first answer.
+    FirstAnswer,
+}
 
 pub struct Server {
     pid: Pid,
@@ -55,10 +72,15 @@ impl Server {
         }
     }
 
-    /// Polls `addr` until it answers 200 `Hello World` with an `X-Worker` header.
-    pub fn wait_ready(&mut self, addr: SocketAddr, timeout: Duration) -> Result<()> {
+    /// Waits until `addr` answers 200 `Hello World` with an `X-Worker` header and each of the
+    /// `workers` workers has announced it is serving (by its name, `lbbench-w<k>`), so no load
+    /// starts while only some of them can take it. A strategy whose workers never name
+    /// themselves is taken as ready a moment after its first answer, and the result says so.
+    pub fn wait_ready(&mut self, addr: SocketAddr, timeout: Duration, workers: usize) -> Result<Readiness> {
         let deadline = Instant::now() + timeout;
         let mut last = String::from("no answer yet");
+        let mut answered: Option<Instant> = None;
+        let mut named = BTreeSet::new();
         while Instant::now() < deadline {
             if !lbproc::alive(self.pid) {
                 bail!(
@@ -66,11 +88,34 @@ impl Server {
                     self.output_tail()
                 );
             }
-            match probe(addr) {
-                Ok(_worker) => return Ok(()),
-                Err(e) => last = e,
+            if answered.is_none() {
+                match probe(addr) {
+                    Ok(_worker) => answered = Some(Instant::now()),
+                    Err(e) => last = e,
+                }
             }
-            std::thread::sleep(Duration::from_millis(50));
+            if let Some(at) = answered {
+                named = procs::named_workers(&procs::descendants(std::process::id() as i32));
+                if (0..workers).all(|k| named.contains(&k)) {
+                    return Ok(Readiness::AllWorkers);
+                }
+                if named.is_empty() && at.elapsed() >= UNNAMED_GRACE {
+                    return Ok(Readiness::FirstAnswer);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if answered.is_some() {
+            let missing: Vec<String> = (0..workers)
+                .filter(|k| !named.contains(k))
+                .map(|k| k.to_string())
+                .collect();
+            bail!(
+                "the strategy answered, but within {timeout:?} workers {} never announced they were serving \
+                 (a serving worker k is named lbbench-w<k>); its output:\n{}",
+                missing.join(", "),
+                self.output_tail()
+            );
         }
         bail!(
             "the strategy was not ready within {timeout:?} (http://{addr}/: {last}); its output:\n{}",
@@ -78,9 +123,13 @@ impl Server {
         )
     }
 
-    /// SIGTERM, SIGKILL after `grace`, then SIGKILL to whatever is left of its process group.
+    /// SIGTERM, SIGKILL after `grace`, then SIGKILL to whatever is left of its process group and
+    /// to any other process still below the cell (one that left the group, say).
     pub fn stop(self, grace: Duration) {
         lbproc::stop(&[self.pid], grace, Some(self.pid));
+        for p in procs::descendants(std::process::id() as i32) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(p.pid), nix::sys::signal::Signal::SIGKILL);
+        }
     }
 }
 

@@ -8,11 +8,47 @@ use std::path::Path;
 use testkit::{trial, Needs};
 
 fn main() {
-    testkit::run_trials(vec![trial(
-        "non_2xx_answers_keep_the_cell_and_count_apart",
-        Needs::programs(&["python3"]),
-        non_2xx_answers_keep_the_cell_and_count_apart,
-    )]);
+    let python = Needs::programs(&["python3"]);
+    testkit::run_trials(vec![
+        trial(
+            "non_2xx_answers_keep_the_cell_and_count_apart",
+            python,
+            non_2xx_answers_keep_the_cell_and_count_apart,
+        ),
+        trial(
+            "the_load_waits_until_every_worker_serves",
+            python,
+            the_load_waits_until_every_worker_serves,
+        ),
+    ]);
+}
+
+/// A manifest starting one of the Python test strategies in harness/tests/strategies.
+fn python_strategy(name: &str, script: &str) -> String {
+    let script = workspace().join("harness/tests/strategies").join(script);
+    format!(
+        "name = \"{name}\"\ndescription = \"a test strategy\"\nstart = \"python3 {} --port {{port}} --workers {{workers}}\"\n",
+        script.display()
+    )
+}
+
+/// Worker 1 starts 1.5 s after worker 0; 32 keep-alive connections must still reach both.
+fn the_load_waits_until_every_worker_serves() {
+    let root = servers(&[("late", python_strategy("late", "late.py"))]);
+    let profile = "[sweep]\ncores = [1]\nworkers_per_core = 2\nworkloads = [\"keepalive\"]\n\
+                   [load]\nconnections = 32\nduration = \"300ms\"\nwarmup = \"100ms\"\n";
+    std::fs::write(root.path().join("p.toml"), profile).unwrap();
+    let out = lbbench(
+        root.path(),
+        Path::new("/nonexistent"),
+        &["run", "-c", "p.toml", "--out", "res"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r = results(root.path());
+    let cell = &r["cells"][0];
+    assert_eq!(cell["readiness"], "all-workers", "{cell}");
+    let workers: Vec<&String> = cell["per_worker"].as_object().unwrap().keys().collect();
+    assert_eq!(workers, ["0", "1"], "keep-alive connections on both workers: {cell}");
 }
 
 fn results(root: &Path) -> serde_json::Value {
@@ -21,12 +57,7 @@ fn results(root: &Path) -> serde_json::Value {
 
 /// A drop-in strategy whose worker answers 503 to every other request.
 fn non_2xx_answers_keep_the_cell_and_count_apart() {
-    let script = workspace().join("harness/tests/strategies/alternating.py");
-    let manifest = format!(
-        "name = \"alternating\"\ndescription = \"503 every other request\"\nstart = \"python3 {} --port {{port}}\"\n",
-        script.display()
-    );
-    let root = servers(&[("alternating", manifest)]);
+    let root = servers(&[("alternating", python_strategy("alternating", "alternating.py"))]);
     let out = lbbench(
         root.path(),
         Path::new("/nonexistent"),

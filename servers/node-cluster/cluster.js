@@ -52,5 +52,8 @@ if (cluster.isPrimary) {
       res.writeHead(200, headers);
       res.end(body);
     })
-    .listen(port, host);
+    .listen(port, host, () => {
+      // lbbench's convention: worker k announces it is serving by its process name.
+      process.title = `lbbench-w${id}`;
+    });
 }

@@ -56,6 +56,7 @@ pub fn serve_listener(listener: std::net::TcpListener, id: usize, timeouts: http
     let responses = responses(id);
     runtime()?.block_on(async move {
         let listener = TcpListener::from_std(listener)?;
+        lbproc::announce_worker(id)?;
         accept_loop(&listener, &format!("worker {id}"), |stream| {
             tokio::spawn(conn::serve(stream, responses, timeouts));
         })
@@ -70,6 +71,7 @@ pub fn serve_channel(chan: OwnedFd, id: usize, timeouts: http1::Timeouts) -> Res
     runtime()?.block_on(async move {
         // SAFETY: an OwnedFd stays open and keeps its number for as long as the AsyncFd owns it.
         let chan = unsafe { AsyncFd::register(chan) }.map_err(std::io::Error::from)?;
+        lbproc::announce_worker(id)?;
         loop {
             let mut ready = chan.readable().await?;
             match ready.try_io(recv_fd) {

@@ -98,6 +98,15 @@ pub fn fork_child(keep: &[RawFd], body: impl FnOnce() -> Result<()>) -> Result<P
     }
 }
 
+/// The name (`comm`) by which worker k of any strategy announces that it is serving:
+/// `lbbench-w<k>`. The harness waits for all of them before it measures, and finds worker k by it.
+pub const WORKER_NAME: &str = "lbbench-w";
+
+/// Names the calling process worker `k` (see [`WORKER_NAME`]): call once it is ready to serve.
+pub fn announce_worker(k: usize) -> Result<()> {
+    set_name(&format!("{WORKER_NAME}{k}"))
+}
+
 /// Sets the calling process's name (`comm`, at most 15 bytes, as `ps` and /proc show it).
 pub fn set_name(name: &str) -> Result<()> {
     let c = std::ffi::CString::new(name).context("a process name has no NUL byte")?;

@@ -10,7 +10,7 @@ pub mod ports;
 pub mod stop;
 pub mod supervise;
 
-pub use child::{die_with_parent, fork_child, set_name, tie};
+pub use child::{announce_worker, die_with_parent, fork_child, set_name, tie, WORKER_NAME};
 pub use cpus::{format_cpus, parse_cpus, pin};
 pub use stop::{alive, stop};
 

@@ -67,6 +67,7 @@ pub fn results() -> Results {
                     client_cpus: vec![cores % 2],
                     shared_cpus: cores == 2,
                     isolated: true,
+                    readiness: Default::default(),
                     load: LoadReport {
                         connections: 8,
                         threads: 1,
