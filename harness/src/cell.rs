@@ -5,6 +5,7 @@
 use crate::config::{self, Workload};
 use crate::load::{self, LoadReport};
 use crate::manifest::Launch;
+use crate::report::Fairness;
 use crate::sandbox;
 use crate::server::Server;
 use anyhow::{bail, Context, Result};
@@ -54,6 +55,12 @@ pub struct CellResult {
     /// Whether every worker was serving before the load began.
     #[serde(default)]
     pub readiness: crate::server::Readiness,
+    /// When the cell started (RFC 3339, UTC).
+    #[serde(default)]
+    pub started_at: String,
+    /// How evenly the workers shared the responses (over all `workers`, silent ones included).
+    #[serde(default)]
+    pub fairness: Fairness,
     #[serde(flatten)]
     pub load: LoadReport,
     /// Latency under load: open-loop runs at fractions of `load.rps`.
@@ -65,6 +72,10 @@ pub struct CellResult {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct OpenLoopPoint {
     pub fraction: f64,
+    /// At this load, how evenly the workers shared the responses: at low load one worker of a
+    /// shared socket may take nearly everything.
+    #[serde(default)]
+    pub fairness: Fairness,
     #[serde(flatten)]
     pub load: LoadReport,
 }
@@ -153,6 +164,7 @@ fn child_main() -> Result<()> {
 }
 
 fn run(spec: &CellSpec) -> Result<CellResult> {
+    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     if spec.isolated {
         sandbox::prepare_network()?;
     }
@@ -181,6 +193,8 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         shared_cpus: spec.shared_cpus(),
         isolated: spec.isolated,
         readiness,
+        started_at,
+        fairness: Fairness::of(&report.per_worker, spec.workers),
         load: report,
         open_loop,
     })
@@ -228,9 +242,11 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<(LoadReport, Vec<OpenLoop
                 duration: spec.load.open_loop_duration,
                 ..closed.clone()
             };
+            let load = load::run(&opts)?;
             Ok(OpenLoopPoint {
                 fraction,
-                load: load::run(&opts)?,
+                fairness: Fairness::of(&load.per_worker, spec.workers),
+                load,
             })
         })
         .collect::<Result<Vec<_>>>()?;

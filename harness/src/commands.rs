@@ -156,7 +156,14 @@ pub fn load(args: LoadArgs) -> Result<()> {
 }
 
 pub fn plot(args: PlotArgs) -> Result<()> {
-    let results = report::json::read(&args.results)?;
+    let mut results = report::json::read(&args.results)?;
+    // Every figure comes from the stored histograms, not from the percentiles written beside them.
+    for c in &mut results.cells {
+        c.load.recompute_percentiles();
+        for step in &mut c.open_loop {
+            step.load.recompute_percentiles();
+        }
+    }
     let dir = match args.out {
         Some(d) => d,
         None => args.results.parent().map(PathBuf::from).unwrap_or_default(),

@@ -5,17 +5,19 @@ pub mod conn;
 pub mod pacer;
 pub mod response;
 pub mod stats;
+pub mod stored;
+pub mod summary;
 pub mod target;
 pub mod text;
 
 use anyhow::{Context, Result};
 use conn::Shared;
-pub use stats::LoadReport;
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
+pub use summary::LoadReport;
 
 #[derive(Debug, Clone)]
 pub struct LoadOptions {

@@ -1,7 +1,8 @@
 //! Per-thread statistics (owned by one thread, no locks) and the merged report.
 
+use super::stored::Stored;
+use super::summary::{ErrorCounts, LoadReport, Percentiles, RATE_REACHED, SATURATED};
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Latency bounds of every histogram: 1 µs .. 60 s, 3 significant figures.
@@ -39,42 +40,6 @@ pub struct ThreadStats {
     /// Share of wall time on a CPU or waiting in the run queue for one: near 1 when the thread
     /// never waited on the network, however much other processes took of its CPU.
     pub cpu_wanted: f64,
-}
-
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
-pub struct ErrorCounts {
-    pub connect: u64,
-    pub reset: u64,
-    pub timeout: u64,
-    pub protocol: u64,
-}
-
-impl ErrorCounts {
-    pub fn total(&self) -> u64 {
-        self.connect + self.reset + self.timeout + self.protocol
-    }
-}
-
-/// "2 connect failures, 1 timeout" (or "none"), for people.
-impl std::fmt::Display for ErrorCounts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kinds = [
-            (self.connect, "connect failure", "connect failures"),
-            (self.reset, "reset or early close", "resets or early closes"),
-            (self.timeout, "timeout", "timeouts"),
-            (self.protocol, "malformed response", "malformed responses"),
-        ];
-        let parts: Vec<String> = kinds
-            .iter()
-            .filter(|(n, _, _)| *n > 0)
-            .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
-            .collect();
-        if parts.is_empty() {
-            f.write_str("none")
-        } else {
-            f.write_str(&parts.join(", "))
-        }
-    }
 }
 
 impl ThreadStats {
@@ -159,125 +124,6 @@ impl ThreadStats {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
-pub struct Percentiles {
-    pub p50: u64,
-    pub p90: u64,
-    pub p99: u64,
-    pub p999: u64,
-    pub max: u64,
-    pub mean: f64,
-}
-
-impl Percentiles {
-    pub fn of(h: &Histogram<u64>) -> Self {
-        if h.is_empty() {
-            return Percentiles::default();
-        }
-        Percentiles {
-            p50: h.value_at_quantile(0.50),
-            p90: h.value_at_quantile(0.90),
-            p99: h.value_at_quantile(0.99),
-            p999: h.value_at_quantile(0.999),
-            max: h.max(),
-            mean: h.mean(),
-        }
-    }
-}
-
-/// The merged result of one load run. `sent = ok + non-2xx + errors + in_flight_at_end`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LoadReport {
-    pub connections: usize,
-    pub threads: usize,
-    pub duration_s: f64,
-    pub sent: u64,
-    /// Complete responses, any status.
-    pub requests: u64,
-    pub ok: u64,
-    /// Responses by status, for every status outside 2xx.
-    #[serde(with = "status_keys")]
-    pub non_2xx: BTreeMap<u16, u64>,
-    pub errors: u64,
-    pub error_kinds: ErrorCounts,
-    /// Requests still unanswered when the window closed: neither counted as served nor as failed.
-    pub in_flight_at_end: u64,
-    /// Open loop: requests due in the window but not sent before it closed. Every request due
-    /// is accounted: `sent + not_sent_in_time` of them, and `sent = ok + non-2xx + errors +
-    /// in_flight_at_end`.
-    #[serde(default)]
-    pub not_sent_in_time: u64,
-    /// 2xx responses per second of the measured window: a fast error is not throughput.
-    pub rps: f64,
-    pub latency_us: Percentiles,
-    pub per_worker: BTreeMap<String, u64>,
-    /// Mean share of each client thread's wall time spent on CPU.
-    pub client_cpu_busy: f64,
-    /// The client, not the server, may have been the limit: some client thread was on a CPU or
-    /// waiting for one ≥ 90 % of the time, never waiting on the server.
-    pub client_saturated: bool,
-    /// Open loop (`--rate`): the offered rate asked for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_rps: Option<f64>,
-    /// Open loop: requests actually sent per second.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub achieved_rps: Option<f64>,
-    /// Open loop: false when fewer than 95 % of the scheduled requests could be sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate_reached: Option<bool>,
-    /// Open loop: latency from the actual send, without the coordinated-omission correction.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uncorrected_latency_us: Option<Percentiles>,
-    /// Open loop: how late requests left compared with their schedule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_lag_us: Option<Percentiles>,
-}
-
-/// JSON object keys are strings; a status map is written with them and read back from them (serde
-/// cannot turn "503" back into a u16 key by itself inside a flattened struct).
-mod status_keys {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::collections::BTreeMap;
-
-    pub fn serialize<S: Serializer>(m: &BTreeMap<u16, u64>, s: S) -> Result<S::Ok, S::Error> {
-        m.iter()
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect::<BTreeMap<String, u64>>()
-            .serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<u16, u64>, D::Error> {
-        BTreeMap::<String, u64>::deserialize(d)?
-            .into_iter()
-            .map(|(k, v)| {
-                k.parse()
-                    .map(|k| (k, v))
-                    .map_err(|_| serde::de::Error::custom(format!("{k:?} is not an HTTP status")))
-            })
-            .collect()
-    }
-}
-
-impl LoadReport {
-    /// Non-2xx responses and errors as a share of everything sent (0 when nothing was).
-    pub fn failed_share(&self) -> f64 {
-        let bad = self.non_2xx.values().sum::<u64>() + self.errors;
-        if self.sent == 0 {
-            0.0
-        } else {
-            bad as f64 / self.sent as f64
-        }
-    }
-}
-
-/// Above this share of non-2xx responses and errors, a cell's figures are flagged.
-pub const FAILED_SHARE: f64 = 0.01;
-
-/// A rate below this share of the target counts as not reached.
-pub const RATE_REACHED: f64 = 0.95;
-
-pub const SATURATED: f64 = 0.90;
-
 /// The collector: folds every thread's statistics into one report. `target_rps`: open loop.
 pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, target_rps: Option<f64>) -> LoadReport {
     let threads = parts.len();
@@ -307,6 +153,7 @@ pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, targe
         rate_reached: None,
         uncorrected_latency_us: None,
         send_lag_us: None,
+        histograms: Default::default(),
     };
     for t in parts {
         latency.add(&t.latency).expect("histograms share bounds");
@@ -354,7 +201,10 @@ pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, targe
         r.rate_reached = Some(achieved >= RATE_REACHED * target);
         r.uncorrected_latency_us = Some(Percentiles::of(&uncorrected));
         r.send_lag_us = Some(Percentiles::of(&send_lag));
+        r.histograms.uncorrected = Some(Stored(uncorrected));
+        r.histograms.send_lag = Some(Stored(send_lag));
     }
+    r.histograms.latency = Stored(latency);
     r
 }
 

@@ -1,6 +1,6 @@
 //! `lbbench load`'s wrk-style text report.
 
-use super::stats::Percentiles;
+use super::summary::Percentiles;
 use super::LoadReport;
 
 fn ms(us: u64) -> String {

@@ -5,7 +5,8 @@ use std::fmt::Write;
 pub const FILE: &str = "results.csv";
 pub const HEADER: &str = "strategy,cores,workload,repeat,workers,connections,duration_s,sent,requests,rps,\
 p50_us,p90_us,p99_us,p999_us,max_us,errors,errors_connect,errors_reset,errors_timeout,errors_protocol,\
-non_2xx,in_flight_at_end,per_worker,shared_cpus,isolated,client_cpu_busy,client_saturated";
+non_2xx,in_flight_at_end,per_worker,shared_cpus,isolated,client_cpu_busy,client_saturated,\
+ok,not_sent_in_time,jain,max_share,min_share,readiness,started_at";
 
 pub struct Csv;
 
@@ -24,7 +25,7 @@ pub fn render(results: &Results) -> String {
         let (lat, e) = (&l.latency_us, &l.error_kinds);
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{:.3},{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{}",
+            "{},{},{},{},{},{},{:.3},{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{},{},{},{:.4},{:.4},{:.4},{},{}",
             c.strategy,
             c.cores,
             c.workload.name(),
@@ -51,7 +52,14 @@ pub fn render(results: &Results) -> String {
             c.shared_cpus,
             c.isolated,
             l.client_cpu_busy,
-            l.client_saturated
+            l.client_saturated,
+            l.ok,
+            l.not_sent_in_time,
+            c.fairness.jain,
+            c.fairness.max_share,
+            c.fairness.min_share,
+            serde_json::to_value(c.readiness).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            c.started_at
         );
     }
     out

@@ -1,7 +1,7 @@
 //! A small, fully populated Results for exporter tests.
 
 use super::*;
-use crate::load::stats::{ErrorCounts, LoadReport, Percentiles};
+use crate::load::summary::{ErrorCounts, LoadReport, Percentiles};
 use std::collections::BTreeMap;
 
 /// Two open-loop steps at half and 90 % of `rps`; the second misses its rate.
@@ -10,6 +10,7 @@ fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
         .into_iter()
         .map(|(fraction, p99, reached)| crate::cell::OpenLoopPoint {
             fraction,
+            fairness: Fairness::default(),
             load: LoadReport {
                 connections: 8,
                 threads: 1,
@@ -46,6 +47,7 @@ fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
                     mean: 85.0,
                 }),
                 send_lag_us: Some(Percentiles::default()),
+                histograms: Default::default(),
             },
         })
         .collect()
@@ -68,6 +70,12 @@ pub fn results() -> Results {
                     shared_cpus: cores == 2,
                     isolated: true,
                     readiness: Default::default(),
+                    started_at: "2026-11-25T00:00:00Z".into(),
+                    fairness: Fairness {
+                        jain: 1.0,
+                        max_share: 0.5,
+                        min_share: 0.5,
+                    },
                     load: LoadReport {
                         connections: 8,
                         threads: 1,
@@ -97,6 +105,7 @@ pub fn results() -> Results {
                         rate_reached: None,
                         uncorrected_latency_us: None,
                         send_lag_us: None,
+                        histograms: Default::default(),
                     },
                     open_loop: if repeat == 0 { open_loop(rps) } else { Vec::new() },
                 });

@@ -1,4 +1,4 @@
-use super::{table, Exporter, Results};
+use super::{table, verdict, Exporter, Results};
 use anyhow::Result;
 
 pub const FILE: &str = "summary.md";
@@ -27,6 +27,12 @@ pub fn render(r: &Results) -> String {
     out += &format!("|{}\n", "---|".repeat(header.len()));
     for row in rows {
         out += &format!("| {} |\n", row.join(" | "));
+    }
+    out += "\n## Verdict\n\nPer workload and core count, the strategy with the highest req/s (and the lowest p99), \
+            called ahead only when every one of its runs beat every run of the next one (their min–max \
+            ranges do not overlap, at least two runs each).\n\n";
+    for v in verdict::verdicts(r) {
+        out += &format!("- {}\n", v.sentence());
     }
     if !r.skipped.is_empty() {
         out += "\n## Skipped\n\n";

@@ -3,13 +3,16 @@
 pub mod csv;
 pub mod json;
 pub mod markdown;
+pub mod points;
 pub mod svg;
 pub mod table;
+pub mod verdict;
 
 use crate::cell::CellResult;
 use crate::config::{Config, Workload};
 use crate::machine::Machine;
 use anyhow::{Context, Result};
+pub use points::{Fairness, LoadPoint, Point};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -55,130 +58,6 @@ impl Failure {
             self.cores,
             self.workload.name()
         )
-    }
-}
-
-/// One plotted point: the median over repeats of a (strategy, cores, workload) cell.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Point {
-    pub strategy: String,
-    pub cores: usize,
-    pub workload: Workload,
-    pub runs: usize,
-    pub rps: f64,
-    pub p50_us: f64,
-    pub p99_us: f64,
-    pub errors: u64,
-    pub per_worker: Vec<(String, u64)>,
-    pub shared_cpus: bool,
-    pub client_saturated: bool,
-}
-
-/// One open-loop step of a cell: offered load against corrected p99.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoadPoint {
-    pub strategy: String,
-    pub cores: usize,
-    pub workload: Workload,
-    pub fraction: f64,
-    pub target_rps: f64,
-    pub p99_us: f64,
-    pub rate_reached: bool,
-    pub shared_cpus: bool,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    match n {
-        0 => 0.0,
-        _ if n % 2 == 1 => v[n / 2],
-        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
-impl Results {
-    /// Strategies in the order they first appear, for stable legends and colours.
-    pub fn strategies(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for c in &self.cells {
-            if !names.contains(&c.strategy) {
-                names.push(c.strategy.clone());
-            }
-        }
-        names
-    }
-
-    pub fn workloads(&self) -> Vec<Workload> {
-        let mut w: Vec<Workload> = self.cells.iter().map(|c| c.workload).collect();
-        w.sort();
-        w.dedup();
-        w
-    }
-
-    /// Every open-loop step of every cell (latency under load), in cell order.
-    pub fn load_points(&self) -> Vec<LoadPoint> {
-        self.cells
-            .iter()
-            .flat_map(|c| {
-                c.open_loop.iter().map(move |o| LoadPoint {
-                    strategy: c.strategy.clone(),
-                    cores: c.cores,
-                    workload: c.workload,
-                    fraction: o.fraction,
-                    target_rps: o.load.target_rps.unwrap_or(0.0),
-                    p99_us: o.load.latency_us.p99 as f64,
-                    rate_reached: o.load.rate_reached.unwrap_or(true),
-                    shared_cpus: c.shared_cpus,
-                })
-            })
-            .collect()
-    }
-
-    /// Medians over repeats, ordered by workload, strategy, cores.
-    pub fn points(&self) -> Vec<Point> {
-        let mut keys: Vec<(Workload, usize, usize)> = Vec::new();
-        let order = self.strategies();
-        for c in &self.cells {
-            let s = order.iter().position(|n| n == &c.strategy).unwrap_or(0);
-            if !keys.contains(&(c.workload, s, c.cores)) {
-                keys.push((c.workload, s, c.cores));
-            }
-        }
-        keys.sort();
-        keys.into_iter()
-            .map(|(workload, s, cores)| {
-                let runs: Vec<&CellResult> = self
-                    .cells
-                    .iter()
-                    .filter(|c| c.workload == workload && c.strategy == order[s] && c.cores == cores)
-                    .collect();
-                let pick = |f: fn(&CellResult) -> f64| median(runs.iter().map(|c| f(c)).collect());
-                let mut per_worker: Vec<(String, u64)> = Vec::new();
-                for c in &runs {
-                    for (w, n) in &c.load.per_worker {
-                        match per_worker.iter_mut().find(|(k, _)| k == w) {
-                            Some((_, m)) => *m += n,
-                            None => per_worker.push((w.clone(), *n)),
-                        }
-                    }
-                }
-                per_worker.sort_by(|a, b| worker_order(&a.0, &b.0));
-                Point {
-                    strategy: order[s].clone(),
-                    cores,
-                    workload,
-                    runs: runs.len(),
-                    rps: pick(|c| c.load.rps),
-                    p50_us: pick(|c| c.load.latency_us.p50 as f64),
-                    p99_us: pick(|c| c.load.latency_us.p99 as f64),
-                    errors: runs.iter().map(|c| c.load.errors).sum(),
-                    per_worker,
-                    shared_cpus: runs.iter().any(|c| c.shared_cpus),
-                    client_saturated: runs.iter().any(|c| c.load.client_saturated),
-                }
-            })
-            .collect()
     }
 }
 

@@ -1,8 +1,9 @@
 //! The summary people read in the terminal (and, as markdown, in results/summary.md).
 
-use super::{ms, shares, Results};
+use super::points::NOISY_CV;
+use super::{ms, shares, Point, Results};
 use crate::cell::CellResult;
-use crate::load::stats::FAILED_SHARE;
+use crate::load::summary::FAILED_SHARE;
 
 /// The terminal line for one measured cell, with what makes its figures doubtful.
 pub fn cell_line(c: &CellResult) -> String {
@@ -29,47 +30,72 @@ pub fn cell_line(c: &CellResult) -> String {
     line
 }
 
-/// Rows of the summary: one per (workload, strategy, cores), medians over repeats.
+/// Rows of the summary: one per (workload, strategy, cores), from the median-throughput run,
+/// with the spread over all runs.
 pub fn rows(results: &Results) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let header = vec![
         "workload",
         "strategy",
         "cores",
         "req/s",
+        "± (CV)",
         "p50 ms",
         "p99 ms",
+        "p99 range ms",
+        "non-2xx",
         "errors",
+        "Jain",
         "per-worker %",
         "notes",
     ];
-    let rows = results
-        .points()
-        .into_iter()
-        .map(|p| {
-            let mut notes = Vec::new();
-            if p.runs > 1 {
-                notes.push(format!("median of {}", p.runs));
-            }
-            if p.shared_cpus {
-                notes.push("client shared server CPUs".to_string());
-            }
-            if p.client_saturated {
-                notes.push("CLIENT SATURATED".to_string());
-            }
-            vec![
-                p.workload.name().to_string(),
-                p.strategy,
-                p.cores.to_string(),
-                format!("{:.0}", p.rps),
-                ms(p.p50_us),
-                ms(p.p99_us),
-                p.errors.to_string(),
-                shares(&p.per_worker),
-                notes.join("; "),
-            ]
-        })
-        .collect();
+    let rows = results.points().into_iter().map(|p| row(&p)).collect();
     (header, rows)
+}
+
+fn row(p: &Point) -> Vec<String> {
+    let mut notes = Vec::new();
+    if p.runs > 1 {
+        notes.push(format!("median-throughput run of {}", p.runs));
+    }
+    if p.noisy() {
+        notes.push(format!(
+            "NOISY (CV {:.1} % > {:.0} %): do not rank",
+            p.rps_cv * 100.0,
+            NOISY_CV * 100.0
+        ));
+    }
+    if p.failed_share > FAILED_SHARE {
+        notes.push(format!("{:.1} % non-2xx or failed", p.failed_share * 100.0));
+    }
+    if p.shared_cpus {
+        notes.push("client shared server CPUs".to_string());
+    }
+    if p.client_saturated {
+        notes.push("CLIENT SATURATED".to_string());
+    }
+    let (spread, p99_range) = if p.runs > 1 {
+        (
+            format!("{:.1} %", p.rps_cv * 100.0),
+            format!("{}–{}", ms(p.p99_range.0), ms(p.p99_range.1)),
+        )
+    } else {
+        ("-".into(), "-".into())
+    };
+    vec![
+        p.workload.name().to_string(),
+        p.strategy.clone(),
+        p.cores.to_string(),
+        format!("{:.0}", p.rps),
+        spread,
+        ms(p.p50_us),
+        ms(p.p99_us),
+        p99_range,
+        p.non_2xx.to_string(),
+        p.errors.to_string(),
+        format!("{:.3}", p.fairness.jain),
+        shares(&p.per_worker),
+        notes.join("; "),
+    ]
 }
 
 /// A plain-text table with aligned columns.

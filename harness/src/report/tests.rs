@@ -1,14 +1,31 @@
 use super::*;
 
 #[test]
-fn points_take_the_median_over_repeats() {
-    let points = fixture::results().points();
+fn a_point_is_the_median_throughput_run_whole_with_the_spread_beside_it() {
+    let mut r = fixture::results();
+    // Make the median-throughput run (repeat 1 of alpha at 1 core) the one with the worst p99.
+    let median = r
+        .cells
+        .iter()
+        .position(|c| c.strategy == "alpha" && c.cores == 1 && c.repeat == 1)
+        .unwrap();
+    r.cells[median].load.latency_us.p99 = 900;
+    r.cells[median].load.latency_us.p50 = 111;
+    let points = r.points();
     assert_eq!(points.len(), 4);
     let p = &points[0];
     assert_eq!((p.strategy.as_str(), p.cores, p.runs), ("alpha", 1, 3));
-    assert_eq!(p.rps, 1001.0, "median of 1000, 1001, 1002");
-    assert_eq!(p.p99_us, 301.0);
+    assert_eq!(p.rps, 1001.0, "the median of 1000, 1001, 1002");
+    assert_eq!((p.p50_us, p.p99_us), (111.0, 900.0), "p50 and p99 from that same run");
+    assert_eq!(p.rps_range, (1000.0, 1002.0));
+    assert_eq!(p.p99_range, (300.0, 900.0));
+    assert!((p.rps_cv - 0.000999).abs() < 1e-5, "{}", p.rps_cv);
+    assert!(!p.noisy());
     assert_eq!(shares(&points[1].per_worker), "50/50");
+    // With an even count the lower middle run is taken, never an average of two.
+    r.cells
+        .retain(|c| !(c.strategy == "alpha" && c.cores == 1 && c.repeat == 2));
+    assert_eq!(r.points()[0].rps, 1000.0);
 }
 
 #[test]
@@ -99,6 +116,7 @@ fn svgs_are_written_with_titles_axes_and_legend() {
         [
             "throughput-keepalive.svg",
             "latency-keepalive.svg",
+            "fairness-keepalive.svg",
             "latency-vs-load-keepalive.svg"
         ]
     );
@@ -106,7 +124,7 @@ fn svgs_are_written_with_titles_axes_and_legend() {
     assert!(t.starts_with("<svg"), "not an SVG");
     for text in [
         "Throughput — keepalive workload",
-        "requests per second",
+        "2xx responses per second (higher is better)",
         "server cores",
         "alpha",
         "beta",
@@ -117,12 +135,17 @@ fn svgs_are_written_with_titles_axes_and_legend() {
     let l = std::fs::read_to_string(&files[1]).unwrap();
     for text in [
         "Latency — keepalive workload",
-        "p50 latency (ms)",
-        "p99 latency (ms)",
+        "p50 latency, ms (lower is better)",
+        "p99 latency, ms (lower is better)",
         "alpha",
     ] {
         assert!(l.contains(text), "latency SVG lacks {text:?}");
     }
+    let f = std::fs::read_to_string(&files[2]).unwrap();
+    assert!(
+        f.contains("Fairness — keepalive workload") && f.contains("Jain"),
+        "fairness SVG"
+    );
 }
 
 #[test]
@@ -130,12 +153,30 @@ fn table_and_markdown_show_medians_notes_and_skips() {
     let r = fixture::results();
     let t = table::render(&r);
     assert!(
-        t.contains("median of 3") && t.contains("CLIENT SATURATED") && t.contains("client shared server CPUs"),
+        t.contains("median-throughput run of 3")
+            && t.contains("CLIENT SATURATED")
+            && t.contains("client shared server CPUs"),
         "{t}"
     );
     assert!(t.contains("skipped gamma: needs nginx"), "{t}");
     let m = markdown::render(&r);
-    assert!(m.contains("| keepalive | beta | 2 | 4001 |"), "{m}");
+    assert!(m.contains("| keepalive | beta | 2 | 4001 | 0.0 % |"), "{m}");
+    assert!(m.contains("## Verdict") && m.contains("beta leads alpha"), "{m}");
+    // Runs 20 % apart are flagged as too noisy to rank.
+    let mut noisy = fixture::results();
+    for (i, c) in noisy
+        .cells
+        .iter_mut()
+        .filter(|c| c.strategy == "alpha" && c.cores == 1)
+        .enumerate()
+    {
+        c.load.rps = 1000.0 * (1.0 + 0.2 * i as f64);
+    }
+    assert!(
+        table::render(&noisy).contains("NOISY (CV 16.7 % > 5 %)"),
+        "{}",
+        table::render(&noisy)
+    );
 }
 
 #[test]

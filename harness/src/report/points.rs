@@ -1,0 +1,224 @@
+//! What the tables and figures show: per (strategy, cores, workload), the repeat whose throughput
+//! is the median, whole (its req/s, percentiles and shares all come from that one run), with the
+//! spread over every repeat beside it; per cell, how fairly the workers shared the load.
+
+use super::{worker_order, Results};
+use crate::cell::CellResult;
+use crate::config::Workload;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Above this coefficient of variation of req/s over repeats, a point is too noisy to rank.
+pub const NOISY_CV: f64 = 0.05;
+
+/// How evenly the workers shared the responses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Fairness {
+    /// Jain's index (Σx)² / (n·Σx²) over the n workers: 1 when even, 1/n when one took all.
+    pub jain: f64,
+    /// The busiest worker's share of the responses.
+    pub max_share: f64,
+    /// The idlest worker's share (0 when a worker got nothing).
+    pub min_share: f64,
+}
+
+impl Fairness {
+    /// Over `workers` workers: one that answered nothing counts, as a zero.
+    pub fn of(per_worker: &BTreeMap<String, u64>, workers: usize) -> Fairness {
+        let mut counts: Vec<f64> = per_worker.values().map(|&n| n as f64).collect();
+        counts.resize(counts.len().max(workers), 0.0);
+        let total: f64 = counts.iter().sum();
+        let squares: f64 = counts.iter().map(|x| x * x).sum();
+        if total == 0.0 {
+            return Fairness::default();
+        }
+        Fairness {
+            jain: total * total / (counts.len() as f64 * squares),
+            max_share: counts.iter().cloned().fold(0.0, f64::max) / total,
+            min_share: counts.iter().cloned().fold(f64::INFINITY, f64::min) / total,
+        }
+    }
+}
+
+/// One row of the summary, one marker of a figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub strategy: String,
+    pub cores: usize,
+    pub workload: Workload,
+    pub runs: usize,
+    /// Of the median-throughput run.
+    pub rps: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub per_worker: Vec<(String, u64)>,
+    pub fairness: Fairness,
+    /// Over every run: lowest and highest.
+    pub rps_range: (f64, f64),
+    pub p99_range: (f64, f64),
+    /// Standard deviation of req/s over the runs, relative to their mean (0 for one run).
+    pub rps_cv: f64,
+    /// Over every run.
+    pub errors: u64,
+    pub non_2xx: u64,
+    /// The worst run's share of non-2xx answers and errors.
+    pub failed_share: f64,
+    pub shared_cpus: bool,
+    pub client_saturated: bool,
+}
+
+impl Point {
+    /// Runs that disagree too much for this point to be ranked against another.
+    pub fn noisy(&self) -> bool {
+        self.runs >= 2 && self.rps_cv > NOISY_CV
+    }
+}
+
+/// One open-loop step of a cell: offered load against corrected p99.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadPoint {
+    pub strategy: String,
+    pub cores: usize,
+    pub workload: Workload,
+    pub fraction: f64,
+    pub target_rps: f64,
+    pub p99_us: f64,
+    pub rate_reached: bool,
+    pub shared_cpus: bool,
+}
+
+/// (lowest, highest) of `values`.
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
+}
+
+/// Standard deviation over mean (sample standard deviation; 0 for fewer than two values).
+pub fn cv(values: &[f64]) -> f64 {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    if values.len() < 2 || mean == 0.0 {
+        return 0.0;
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    var.sqrt() / mean
+}
+
+/// The point of `runs` (one (strategy, cores, workload), at least one run).
+fn point(runs: &[&CellResult]) -> Point {
+    let mut by_rps: Vec<&CellResult> = runs.to_vec();
+    by_rps.sort_by(|a, b| a.load.rps.total_cmp(&b.load.rps));
+    // The lower middle for an even count: a real run, never an average of two.
+    let m = by_rps[(by_rps.len() - 1) / 2];
+    let mut per_worker: Vec<(String, u64)> = m.load.per_worker.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    per_worker.sort_by(|a, b| worker_order(&a.0, &b.0));
+    let rps: Vec<f64> = runs.iter().map(|c| c.load.rps).collect();
+    Point {
+        strategy: m.strategy.clone(),
+        cores: m.cores,
+        workload: m.workload,
+        runs: runs.len(),
+        rps: m.load.rps,
+        p50_us: m.load.latency_us.p50 as f64,
+        p99_us: m.load.latency_us.p99 as f64,
+        per_worker,
+        fairness: m.fairness,
+        rps_range: range(rps.iter().copied()),
+        p99_range: range(runs.iter().map(|c| c.load.latency_us.p99 as f64)),
+        rps_cv: cv(&rps),
+        errors: runs.iter().map(|c| c.load.errors).sum(),
+        non_2xx: runs.iter().map(|c| c.load.non_2xx.values().sum::<u64>()).sum(),
+        failed_share: runs.iter().map(|c| c.load.failed_share()).fold(0.0, f64::max),
+        shared_cpus: runs.iter().any(|c| c.shared_cpus),
+        client_saturated: runs.iter().any(|c| c.load.client_saturated),
+    }
+}
+
+impl Results {
+    /// Strategies in the order they first appear, for stable legends and colours.
+    pub fn strategies(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for c in &self.cells {
+            if !names.contains(&c.strategy) {
+                names.push(c.strategy.clone());
+            }
+        }
+        names
+    }
+
+    pub fn workloads(&self) -> Vec<Workload> {
+        let mut w: Vec<Workload> = self.cells.iter().map(|c| c.workload).collect();
+        w.sort();
+        w.dedup();
+        w
+    }
+
+    /// Every open-loop step of every cell (latency under load), in cell order.
+    pub fn load_points(&self) -> Vec<LoadPoint> {
+        self.cells
+            .iter()
+            .flat_map(|c| {
+                c.open_loop.iter().map(move |o| LoadPoint {
+                    strategy: c.strategy.clone(),
+                    cores: c.cores,
+                    workload: c.workload,
+                    fraction: o.fraction,
+                    target_rps: o.load.target_rps.unwrap_or(0.0),
+                    p99_us: o.load.latency_us.p99 as f64,
+                    rate_reached: o.load.rate_reached.unwrap_or(true),
+                    shared_cpus: c.shared_cpus,
+                })
+            })
+            .collect()
+    }
+
+    /// One point per (strategy, cores, workload), ordered by workload, strategy, cores.
+    pub fn points(&self) -> Vec<Point> {
+        let order = self.strategies();
+        let mut keys: Vec<(Workload, usize, usize)> = Vec::new();
+        for c in &self.cells {
+            let s = order.iter().position(|n| n == &c.strategy).unwrap_or(0);
+            if !keys.contains(&(c.workload, s, c.cores)) {
+                keys.push((c.workload, s, c.cores));
+            }
+        }
+        keys.sort();
+        keys.into_iter()
+            .map(|(workload, s, cores)| {
+                let runs: Vec<&CellResult> = self
+                    .cells
+                    .iter()
+                    .filter(|c| c.workload == workload && c.strategy == order[s] && c.cores == cores)
+                    .collect();
+                point(&runs)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jain_index_and_shares() {
+        let even: BTreeMap<String, u64> = [("0".into(), 50), ("1".into(), 50)].into();
+        let f = Fairness::of(&even, 2);
+        assert_eq!((f.jain, f.max_share, f.min_share), (1.0, 0.5, 0.5));
+        let one: BTreeMap<String, u64> = [("0".into(), 100)].into();
+        let f = Fairness::of(&one, 4);
+        assert_eq!(
+            (f.jain, f.max_share, f.min_share),
+            (0.25, 1.0, 0.0),
+            "a silent worker counts"
+        );
+        let skew: BTreeMap<String, u64> = [("0".into(), 30), ("1".into(), 10)].into();
+        assert!((Fairness::of(&skew, 2).jain - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn coefficient_of_variation() {
+        assert_eq!(cv(&[5.0]), 0.0);
+        assert_eq!(cv(&[2.0, 2.0, 2.0]), 0.0);
+        assert!((cv(&[90.0, 100.0, 110.0]) - 0.1).abs() < 1e-12);
+    }
+}
