@@ -53,6 +53,29 @@ fn l7_balances_requests_l4_balances_connections() {
 }
 
 #[test]
+fn http10_keep_alive_is_announced_through_both_modes() {
+    for mode in ["l7", "l4"] {
+        let proxy = Running::start(BIN, 2, &["--mode", mode]);
+        let mut s = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // Twice on one connection: the proxy must keep it open, and say so, as ApacheBench -k expects.
+        for _ in 0..2 {
+            s.write_all(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
+                .unwrap();
+            let mut got = String::new();
+            let mut buf = [0u8; 1024];
+            while !got.ends_with("Hello World") {
+                let k = s.read(&mut buf).unwrap();
+                assert!(k > 0, "{mode}: closed after {got:?}");
+                got.push_str(std::str::from_utf8(&buf[..k]).unwrap());
+            }
+            assert_eq!(got.matches("Connection: keep-alive\r\n").count(), 1, "{mode}: {got}");
+            assert!(!got.contains("Connection: close"), "{mode}: {got}");
+        }
+    }
+}
+
+#[test]
 fn a_dead_upstream_gives_502_not_a_hang() {
     for mode in ["l7", "l4"] {
         let port = lbproc::ports::free_block(4).unwrap();
