@@ -224,7 +224,7 @@ fn wrk(out: &str) -> Result<(), String> {
         .lines()
         .find_map(|l| l.trim().split_once(" requests in "))
         .and_then(|(n, _)| n.parse::<u64>().ok());
-    if !served.is_some_and(|n| n > 0) {
+    if served.unwrap_or(0) == 0 {
         return Err("no \"N requests in\" line with N > 0".into());
     }
     for bad in ["Socket errors", "Non-2xx or 3xx responses"] {
