@@ -17,6 +17,8 @@ const LIMIT: Duration = Duration::from_secs(40);
 struct Client {
     name: &'static str,
     program: &'static str,
+    /// The Debian package providing it.
+    package: &'static str,
     /// The command line, given the strategy's URL.
     argv: fn(&str) -> Vec<String>,
     /// Judges what the client printed (stdout and stderr together).
@@ -33,30 +35,35 @@ const CLIENTS: [Client; 7] = [
     Client {
         name: "ab",
         program: "ab",
+        package: "apache2-utils",
         argv: |u| words("ab -s 10 -n 2000 -c 4 URL", u),
         check: |out| ab(out, false),
     },
     Client {
         name: "ab_keepalive",
         program: "ab",
+        package: "apache2-utils",
         argv: |u| words("ab -s 10 -k -n 2000 -c 4 URL", u),
         check: |out| ab(out, true),
     },
     Client {
         name: "h2load_h1_pipelined",
         program: "h2load",
+        package: "nghttp2-client",
         argv: |u| words("h2load --h1 -n 10000 -c 8 -m 8 -T 10 URL", u),
         check: h2load,
     },
     Client {
         name: "curl_http10",
         program: "curl",
+        package: "curl",
         argv: |u| curl("--http1.0", u),
         check: |out| curl_runs(out, &[1, 1]),
     },
     Client {
         name: "curl_http11",
         program: "curl",
+        package: "curl",
         // Two URLs, one connection: the second request reuses it (0 new connections).
         argv: |u| curl("--http1.1", u),
         check: |out| curl_runs(out, &[1, 0]),
@@ -64,12 +71,14 @@ const CLIENTS: [Client; 7] = [
     Client {
         name: "curl_http11_close",
         program: "curl",
+        package: "curl",
         argv: |u| curl("--http1.1 -H Connection:close", u),
         check: |out| curl_runs(out, &[1, 1]),
     },
     Client {
         name: "wrk",
         program: "wrk",
+        package: "wrk",
         argv: |u| words("wrk -t 2 -c 4 -d 1s --timeout 5s URL", u),
         check: wrk,
     },
@@ -83,8 +92,8 @@ fn main() {
             let unmet = match (&unavailable, testkit::which(client.program)) {
                 (Some(why), _) => Some(format!("{strategy}: {why}")),
                 (None, None) => Some(format!(
-                    "needs {} on PATH (Debian: apache2-utils nghttp2-client curl wrk)",
-                    client.program
+                    "needs {} on PATH (Debian package {})",
+                    client.program, client.package
                 )),
                 (None, Some(_)) => None,
             };
