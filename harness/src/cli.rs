@@ -124,7 +124,7 @@ pub struct ServeArgs {
     /// Internal: this process already runs in a private network namespace.
     #[arg(long, hide = true)]
     pub in_netns: bool,
-    /// A program to run once the strategy answers (its URL is in $LBBENCH_URL). The strategy stops
+    /// A program to run once the strategy is ready (its URL is in $LBBENCH_URL). The strategy stops
     /// when it exits, and lbbench exits with its status. Strategies that need root run only this
     /// way: both run in a private network namespace.
     #[arg(last = true)]

@@ -153,7 +153,7 @@ enum Stopped {
     Command(u8),
 }
 
-/// Runs `command` (dying with us) once the strategy answers; its exit status is ours.
+/// Runs `command` (dying with us) once the strategy is ready; its exit status is ours.
 fn run_command(command: &[String], url: &str, server: &mut Server, signals: &SignalFd, grace: Duration) -> Result<u8> {
     let mut child = lbproc::tie(Command::new(&command[0]).args(&command[1..]).env(URL_ENV, url))
         .spawn()
