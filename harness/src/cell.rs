@@ -17,9 +17,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Set for strategies running in a private network namespace: that namespace's id.
-pub const NETNS_ENV: &str = "LBBENCH_NETNS";
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CellSpec {
     pub strategy: String,
@@ -165,14 +162,9 @@ fn child_main() -> Result<()> {
 
 fn run(spec: &CellSpec) -> Result<CellResult> {
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    if spec.isolated {
-        sandbox::prepare_network()?;
-    }
     let mut launch = spec.launch.clone();
     if spec.isolated {
-        // Vouches to the strategy that this namespace is private (iptables-lb insists on it).
-        let netns = std::fs::read_link("/proc/self/ns/net").context("reading the cell's network namespace")?;
-        launch.env.push((NETNS_ENV.into(), netns.display().to_string()));
+        sandbox::enter(&mut launch)?;
     }
     let log = spec.run_dir.join("server.log");
     let mut server = Server::spawn(&launch, &spec.cwd, &spec.server_cpus, log)?;

@@ -28,6 +28,8 @@ pub enum Cmd {
     Plot(PlotArgs),
     /// Print the Debian packages that would make unavailable strategies available.
     Packages(ServersArgs),
+    /// Start one strategy in the foreground (or run a command against it) to point any HTTP tool at it.
+    Serve(ServeArgs),
     /// Start a new strategy as a copy of an existing one (directory, manifest and Cargo package renamed).
     New(NewArgs),
     /// Internal: run one cell (spec on stdin, result on stdout).
@@ -95,6 +97,38 @@ pub struct LoadArgs {
     /// Print one JSON object instead of the text report.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  lbbench serve reuseport --port 8080                    # until Ctrl-C; point any client at it
+  lbbench serve proxy-l7 --port 8080 -- ab -k -n 2000 -c 4 http://127.0.0.1:8080/
+  lbbench serve iptables-nth -- sh -c 'curl -s $LBBENCH_URL'   # root: runs in a private namespace")]
+pub struct ServeArgs {
+    /// The strategy to start (a name `lbbench list` shows).
+    pub strategy: String,
+    /// Worker processes [default: one per CPU in --cpus].
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Port to serve on; fronted strategies put their workers on the next --workers ports.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Pin every process of the strategy to these CPUs, e.g. "0" or "0-1" [default: all allowed].
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// Time between SIGTERM and SIGKILL when stopping the strategy.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub stop_grace: Duration,
+    #[command(flatten)]
+    pub servers: ServersArgs,
+    /// Internal: this process already runs in a private network namespace.
+    #[arg(long, hide = true)]
+    pub in_netns: bool,
+    /// A program to run once the strategy is ready (its URL is in $LBBENCH_URL). The strategy stops
+    /// when it exits, and lbbench exits with its status. Strategies that need root run only this
+    /// way: both run in a private network namespace.
+    #[arg(last = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -28,7 +28,7 @@ fn layout(args: &ServersArgs) -> Result<Layout> {
     Ok(Layout { root, bin })
 }
 
-fn discover(args: &ServersArgs) -> Result<(Vec<Strategy>, Layout)> {
+pub(crate) fn discover(args: &ServersArgs) -> Result<(Vec<Strategy>, Layout)> {
     let layout = layout(args)?;
     Ok((manifest::discover(&args.servers, &layout)?, layout))
 }

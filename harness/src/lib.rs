@@ -10,4 +10,5 @@ pub mod report;
 pub mod runner;
 pub mod sandbox;
 pub mod scaffold;
+pub mod serve;
 pub mod server;

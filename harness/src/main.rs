@@ -1,20 +1,23 @@
 use clap::Parser;
 use lbbench::cli::{Cli, Cmd};
-use lbbench::{cell, commands};
+use lbbench::{cell, commands, serve};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    let done = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
     let outcome = match Cli::parse().command {
-        Cmd::Run(args) => commands::run(args),
-        Cmd::List(args) => commands::list(args),
-        Cmd::Load(args) => commands::load(args),
-        Cmd::Plot(args) => commands::plot(args),
-        Cmd::Packages(args) => commands::packages(args),
-        Cmd::New(args) => commands::new(args),
-        Cmd::Cell => cell::main(),
+        Cmd::Run(args) => done(commands::run(args)),
+        Cmd::List(args) => done(commands::list(args)),
+        Cmd::Load(args) => done(commands::load(args)),
+        Cmd::Plot(args) => done(commands::plot(args)),
+        Cmd::Packages(args) => done(commands::packages(args)),
+        Cmd::New(args) => done(commands::new(args)),
+        // Exits with the status of the command it ran, if any.
+        Cmd::Serve(args) => serve::run(args).map(ExitCode::from),
+        Cmd::Cell => done(cell::main()),
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // The message and its causes, never a backtrace: errors here are for users.
             eprintln!("error: {e:#}");

@@ -220,7 +220,7 @@ fn measure(plan: &Setup, job: &Job, allowed: &[usize], isolated: bool) -> Result
 }
 
 /// A fresh private directory for one cell's generated configs, pid files and logs.
-fn tempdir(name: &str) -> Result<PathBuf> {
+pub(crate) fn tempdir(name: &str) -> Result<PathBuf> {
     let base = std::env::temp_dir();
     for i in 0..1000u32 {
         let dir = base.join(format!("lbbench-{}-{name}-{i}", std::process::id()));

@@ -3,6 +3,7 @@
 //! strategy's first process is that namespace's init, so when it dies the kernel kills every
 //! process of the strategy, whoever forked it. Both namespaces vanish with their last process.
 
+use crate::manifest::Launch;
 use anyhow::{Context, Result};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -55,8 +56,20 @@ fn relay_exit(child: Pid) -> ! {
     }
 }
 
+/// Set for strategies running in a private network namespace: that namespace's id.
+pub const NETNS_ENV: &str = "LBBENCH_NETNS";
+
+/// Inside a fresh network namespace (a child made by [`confine`]): prepares it, and vouches to the
+/// strategy `launch` starts that it is private (iptables-lb insists on it).
+pub fn enter(launch: &mut Launch) -> Result<()> {
+    prepare_network()?;
+    let netns = std::fs::read_link("/proc/self/ns/net").context("reading the private network namespace")?;
+    launch.env.push((NETNS_ENV.into(), netns.display().to_string()));
+    Ok(())
+}
+
 /// Inside a fresh network namespace: loopback up, and room for connection-per-request load.
-pub fn prepare_network() -> Result<()> {
+fn prepare_network() -> Result<()> {
     loopback_up().context("bringing up loopback in the cell's network namespace")?;
     // These sysctls are per network namespace, so they never touch the host's.
     for (key, value) in [("ipv4/ip_local_port_range", "1024 65535"), ("ipv4/tcp_tw_reuse", "1")] {

@@ -123,6 +123,11 @@ impl Server {
         )
     }
 
+    /// Whether its first process still runs.
+    pub fn running(&mut self) -> bool {
+        lbproc::alive(self.pid)
+    }
+
     /// SIGTERM, SIGKILL after `grace`, then SIGKILL to whatever is left of its process group and
     /// to any other process still below the cell (one that left the group, say).
     pub fn stop(self, grace: Duration) {

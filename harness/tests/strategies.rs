@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{all_debug_bins, workspace};
+use common::{all_debug_bins, strategies, workspace_lbbench};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -52,33 +52,6 @@ fn main() {
     testkit::run_trials(trials);
 }
 
-fn lbbench(bin: &Path, dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lbbench"));
-    cmd.args(args)
-        .arg("--servers")
-        .arg(workspace().join("servers"))
-        .arg("--bin")
-        .arg(bin)
-        .current_dir(dir);
-    cmd
-}
-
-/// Every strategy `lbbench list` shows, with why it cannot run here (if it cannot).
-fn strategies(bin: &Path) -> Vec<(String, Option<String>)> {
-    let out = lbbench(bin, &workspace(), &["list"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let lines: Vec<&str> = text.lines().collect();
-    lines
-        .chunks(2)
-        .map(|pair| {
-            let name = pair[0].split_whitespace().next().unwrap().to_string();
-            let status = pair[1].trim();
-            (name, status.strip_prefix("unavailable: ").map(String::from))
-        })
-        .collect()
-}
-
 fn iptables_nat() -> Option<String> {
     let out = Command::new("iptables").args(["-w", "-t", "nat", "-S"]).output().ok()?;
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -88,7 +61,7 @@ fn serves_from_both_workers(bin: &Path, strategy: &str) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("p.toml"), PROFILE).unwrap();
     let nat_before = iptables_nat();
-    let out = lbbench(
+    let out = workspace_lbbench(
         bin,
         dir.path(),
         &[
@@ -143,7 +116,7 @@ fn serves_from_both_workers(bin: &Path, strategy: &str) {
 fn kill_9_leaves_nothing(bin: &Path, strategy: &str) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("long.toml"), PROFILE.replace("500ms", "60s")).unwrap();
-    let mut run = lbbench(
+    let mut run = workspace_lbbench(
         bin,
         dir.path(),
         &["run", "-c", "long.toml", "--no-build", "--strategies", strategy],

@@ -15,7 +15,7 @@ pub async fn serve(mut stream: TcpStream, responses: &Responses, t: Timeouts) {
             match reader.next() {
                 Frame::Request(r) => {
                     let (len, keep_alive) = (r.len, r.keep_alive);
-                    out.extend_from_slice(responses.ok(keep_alive, r.head));
+                    out.extend_from_slice(responses.ok(r.persistence(), r.head));
                     reader.consume(len);
                     if !keep_alive {
                         close = true;

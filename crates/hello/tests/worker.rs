@@ -68,6 +68,24 @@ fn connection_close_and_http10_close_after_the_response() {
 }
 
 #[test]
+fn http10_keep_alive_is_announced_and_kept() {
+    // ApacheBench -k speaks exactly this; unless the response says `Connection: keep-alive`, an
+    // HTTP/1.0 client waits for the close that ends the response.
+    let mut s = connect(worker());
+    for _ in 0..3 {
+        s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\nConnection: Keep-Alive\r\n\r\n")
+            .unwrap();
+        let r = read_responses(&mut s, 1);
+        assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
+        assert!(r.contains("\r\nConnection: keep-alive\r\n"), "{r}");
+    }
+    // A plain HTTP/1.0 request on the same connection is answered with a close.
+    s.write_all(b"HEAD / HTTP/1.0\r\n\r\n").unwrap();
+    let r = read_all(&mut s);
+    assert!(r.ends_with("Connection: close\r\n\r\n"), "{r}");
+}
+
+#[test]
 fn pipelined_requests_are_answered_in_order() {
     let mut s = connect(worker());
     s.write_all(b"GET /1 HTTP/1.1\r\n\r\nHEAD /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\nConnection: close\r\n\r\n")

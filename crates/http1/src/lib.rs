@@ -8,5 +8,5 @@ pub mod request;
 pub mod response;
 
 pub use reader::{write_all, Reader, Timeouts};
-pub use request::{frame, frame_with, Frame, Refusal, Request, MAX_BODY, MAX_HEAD};
+pub use request::{frame, frame_with, Frame, Persistence, Refusal, Request, MAX_BODY, MAX_HEAD};
 pub use response::{response_head, BadResponse, ResponseHead, Responses, BODY};

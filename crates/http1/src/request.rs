@@ -66,6 +66,40 @@ pub struct Request<'b> {
     pub path: &'b str,
 }
 
+/// What happens to the connection after a response, and what the response must say about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persistence {
+    /// HTTP/1.1's default: the connection stays open and the response says nothing.
+    Keep,
+    /// An HTTP/1.0 client asked for keep-alive: the connection stays open only if the response
+    /// says `Connection: keep-alive` (RFC 9112 §9.3, Appendix C.2.2); without it the client
+    /// waits for a close that never comes.
+    KeepAnnounced,
+    /// The connection closes after the response, which says `Connection: close`.
+    Close,
+}
+
+impl Persistence {
+    /// The header line the response carries ("" for none), CRLF included.
+    pub fn header(self) -> &'static str {
+        match self {
+            Persistence::Keep => "",
+            Persistence::KeepAnnounced => "Connection: keep-alive\r\n",
+            Persistence::Close => "Connection: close\r\n",
+        }
+    }
+}
+
+impl Request<'_> {
+    pub fn persistence(&self) -> Persistence {
+        match (self.keep_alive, self.version) {
+            (false, _) => Persistence::Close,
+            (true, 0) => Persistence::KeepAnnounced,
+            (true, _) => Persistence::Keep,
+        }
+    }
+}
+
 /// Frames the request at the front of `buf`.
 pub fn frame(buf: &[u8]) -> Frame<Request<'_>> {
     frame_with(buf, |_, _| ()).map(|(r, ())| r)
@@ -170,6 +204,23 @@ mod tests {
             f("GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n").map(|p| p.1),
             Some(false)
         );
+    }
+
+    #[test]
+    fn an_http10_keep_alive_must_be_announced() {
+        let p = |s: &str| match frame(s.as_bytes()) {
+            Frame::Request(r) => r.persistence(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(p("GET / HTTP/1.1\r\n\r\n"), Persistence::Keep);
+        assert_eq!(p("GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n"), Persistence::Keep);
+        assert_eq!(p("GET / HTTP/1.1\r\nConnection: close\r\n\r\n"), Persistence::Close);
+        assert_eq!(p("GET / HTTP/1.0\r\n\r\n"), Persistence::Close);
+        assert_eq!(
+            p("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"),
+            Persistence::KeepAnnounced
+        );
+        assert_eq!(Persistence::KeepAnnounced.header(), "Connection: keep-alive\r\n");
     }
 
     #[test]

@@ -1,50 +1,53 @@
 //! Response bytes, built once per worker so the hot path only copies, and the minimal response
 //! head parser the proxy needs for its upstream connections.
 
-use crate::request::Refusal;
+use crate::request::{Persistence, Refusal};
 
 pub const BODY: &[u8] = b"Hello World";
 
-/// The success responses of one worker, built once.
+/// The success responses of one worker, built once: GET and HEAD, for each [`Persistence`].
 #[derive(Debug, Clone)]
 pub struct Responses {
-    get_keep: Vec<u8>,
-    get_close: Vec<u8>,
-    head_keep: Vec<u8>,
-    head_close: Vec<u8>,
+    /// Indexed by [`Responses::slot`].
+    ok: [Vec<u8>; 6],
     worker: String,
 }
 
+const PERSISTENCES: [Persistence; 3] = [Persistence::Keep, Persistence::KeepAnnounced, Persistence::Close];
+
 impl Responses {
     pub fn new(worker: &str) -> Self {
-        let build = |close: bool, head: bool| {
+        let ok = std::array::from_fn(|i| {
+            let (persistence, head) = (PERSISTENCES[i % 3], i >= 3);
             let mut r = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nX-Worker: {worker}\r\n{}\r\n",
                 BODY.len(),
-                if close { "Connection: close\r\n" } else { "" }
+                persistence.header()
             )
             .into_bytes();
             if !head {
                 r.extend_from_slice(BODY);
             }
             r
-        };
+        });
         Responses {
-            get_keep: build(false, false),
-            get_close: build(true, false),
-            head_keep: build(false, true),
-            head_close: build(true, true),
+            ok,
             worker: worker.to_string(),
         }
     }
 
-    pub fn ok(&self, keep_alive: bool, head: bool) -> &[u8] {
-        match (keep_alive, head) {
-            (true, false) => &self.get_keep,
-            (false, false) => &self.get_close,
-            (true, true) => &self.head_keep,
-            (false, true) => &self.head_close,
-        }
+    fn slot(persistence: Persistence, head: bool) -> usize {
+        let p = match persistence {
+            Persistence::Keep => 0,
+            Persistence::KeepAnnounced => 1,
+            Persistence::Close => 2,
+        };
+        p + if head { 3 } else { 0 }
+    }
+
+    /// The 200 answering a request with this persistence (`head`: to a HEAD, without the body).
+    pub fn ok(&self, persistence: Persistence, head: bool) -> &[u8] {
+        &self.ok[Self::slot(persistence, head)]
     }
 
     pub fn refusal(&self, r: Refusal) -> Vec<u8> {
@@ -116,13 +119,27 @@ mod tests {
     #[test]
     fn responses_carry_length_and_worker() {
         let r = Responses::new("3");
-        let ok = String::from_utf8(r.ok(true, false).to_vec()).unwrap();
+        let ok = String::from_utf8(r.ok(Persistence::Keep, false).to_vec()).unwrap();
         assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"));
         assert!(ok.contains("Content-Length: 11\r\n") && ok.contains("X-Worker: 3\r\n"));
         assert!(ok.ends_with("\r\n\r\nHello World"));
-        assert!(String::from_utf8(r.ok(false, true).to_vec())
+        assert!(!ok.contains("Connection:"), "HTTP/1.1 keep-alive is the default: {ok}");
+        assert!(String::from_utf8(r.ok(Persistence::Close, true).to_vec())
             .unwrap()
             .ends_with("Connection: close\r\n\r\n"));
+        let announced = String::from_utf8(r.ok(Persistence::KeepAnnounced, false).to_vec()).unwrap();
+        assert!(
+            announced.contains("\r\nConnection: keep-alive\r\n\r\nHello World"),
+            "{announced}"
+        );
+        // Every variant is distinct and well-formed.
+        for p in PERSISTENCES {
+            for head in [false, true] {
+                let r = r.ok(p, head);
+                assert_eq!(response_head(r).unwrap().unwrap().close, p == Persistence::Close);
+                assert_eq!(r.ends_with(BODY), !head);
+            }
+        }
         let bad = String::from_utf8(r.refusal(Refusal::HeadersTooLarge)).unwrap();
         assert!(bad.starts_with("HTTP/1.1 431 "));
     }

@@ -9,7 +9,7 @@ pub mod procs;
 pub mod running;
 
 pub use http::{get_close, worker_of};
-pub use procs::{children_of, descendants, gone, wait_for};
+pub use procs::{children_of, descendants, gone, output_within, wait_for};
 pub use running::Running;
 
 use libtest_mimic::{Arguments, Completion, Trial};

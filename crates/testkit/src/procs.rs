@@ -1,5 +1,7 @@
-//! Looking at processes from outside: who is whose child, who is gone.
+//! Looking at processes from outside: who is whose child, who is gone; running one with a time bound.
 
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// (pid, parent pid) of every live process (zombies excluded).
@@ -64,4 +66,53 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     cond()
+}
+
+/// Runs `cmd` to completion with its output captured, unless it takes longer than `limit`: then
+/// it is stopped (SIGTERM, SIGKILL 2 s later) and the error says so, with what it printed.
+pub fn output_within(cmd: &mut Command, limit: Duration) -> Result<Output, String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    // Drained as it comes, so a chatty program never blocks on a full pipe.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let mut status = None;
+    let finished = wait_for(limit, || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    if !finished {
+        lbproc::stop(
+            &[nix::unistd::Pid::from_raw(child.id() as i32)],
+            Duration::from_secs(2),
+            None,
+        );
+    }
+    let output = Output {
+        status: status.unwrap_or_else(|| child.wait().expect("reaping a stopped child")),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    };
+    if finished {
+        Ok(output)
+    } else {
+        Err(format!(
+            "{cmd:?} did not finish within {limit:?} and was stopped; it printed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
 }

@@ -72,3 +72,33 @@ pub fn lbbench(root: &Path, bin: &Path, args: &[&str]) -> Output {
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// `lbbench SUBCOMMAND --servers <this repo>/servers --bin BIN ARGS...`, run in `dir` (the options
+/// come first, so ARGS may end with `-- command`).
+pub fn workspace_lbbench(bin: &Path, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lbbench"));
+    cmd.arg(args[0])
+        .arg("--servers")
+        .arg(workspace().join("servers"))
+        .arg("--bin")
+        .arg(bin)
+        .args(&args[1..])
+        .current_dir(dir);
+    cmd
+}
+
+/// Every strategy `lbbench list` shows, with why it cannot run here (if it cannot).
+pub fn strategies(bin: &Path) -> Vec<(String, Option<String>)> {
+    let out = workspace_lbbench(bin, &workspace(), &["list"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .chunks(2)
+        .map(|pair| {
+            let name = pair[0].split_whitespace().next().unwrap().to_string();
+            let status = pair[1].trim();
+            (name, status.strip_prefix("unavailable: ").map(String::from))
+        })
+        .collect()
+}

@@ -115,7 +115,9 @@ fn refuse_host_namespace() -> Result<()> {
     let vouched = std::env::var_os("LBBENCH_NETNS");
     if vouched.as_deref() != Some(ours.as_os_str()) {
         bail!(
-            "refusing to add NAT rules to a network namespace lbbench did not create ({}); run it through              `lbbench run` as root, or by hand in a private one: unshare --net sh -c 'ip link set lo up; \
+            "refusing to add NAT rules to a network namespace lbbench did not create ({}); run it through \
+             `lbbench run` or `lbbench serve <strategy> -- <command>` as root, or by hand in a private \
+             one: unshare --net sh -c 'ip link set lo up; \
              LBBENCH_NETNS=$(readlink /proc/self/ns/net) iptables-lb ...'",
             ours.display()
         );

@@ -3,7 +3,7 @@
 
 use crate::{Upstreams, BAD_GATEWAY, UPSTREAM_TIMEOUT};
 use http1::reader::MAX_BUF;
-use http1::{response_head, Frame, Reader, Request, Responses};
+use http1::{response_head, Frame, Persistence, Reader, Request, Responses};
 use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
@@ -37,8 +37,8 @@ pub async fn serve(mut client: TcpStream, pool: Rc<Pool>, timeouts: http1::Timeo
     loop {
         loop {
             // One parse frames the request and rewrites its head for the upstream.
-            let (len, head_len, keep_alive, head) = match reader.next_with(|r, h| upstream_head(r, h, &mut request)) {
-                Frame::Request((r, ())) => (r.len, r.head_len, r.keep_alive, r.head),
+            let (len, head_len, persistence, head) = match reader.next_with(|r, h| upstream_head(r, h, &mut request)) {
+                Frame::Request((r, ())) => (r.len, r.head_len, r.persistence(), r.head),
                 Frame::Partial => break,
                 Frame::Refused(r) => {
                     let _ = client.write_all(&pool.refusals.refusal(r)).await;
@@ -48,9 +48,8 @@ pub async fn serve(mut client: TcpStream, pool: Rc<Pool>, timeouts: http1::Timeo
             request.extend_from_slice(&reader.request_bytes(len)[head_len..]);
             let sent = match forward(&pool, &request, &mut response, head).await {
                 Ok(head_len) => {
-                    if !keep_alive {
-                        mark_close(&mut response, head_len);
-                    }
+                    // The upstream connection is always HTTP/1.1 keep-alive; the client's own may not be.
+                    say_persistence(&mut response, head_len, persistence);
                     http1::write_all(&mut client, &response, timeouts.idle).await
                 }
                 Err(_) => {
@@ -59,7 +58,7 @@ pub async fn serve(mut client: TcpStream, pool: Rc<Pool>, timeouts: http1::Timeo
                     return;
                 }
             };
-            if sent.is_err() || !keep_alive {
+            if sent.is_err() || persistence == Persistence::Close {
                 let _ = client.shutdown().await;
                 return;
             }
@@ -160,10 +159,14 @@ fn upstream_head(req: &Request<'_>, headers: &[httparse::Header<'_>], out: &mut 
     out.extend_from_slice(b"\r\n");
 }
 
-/// Tells the client its connection closes after this response.
-fn mark_close(response: &mut Vec<u8>, head_len: usize) {
-    // The head ends with an empty line; insert the header before it.
-    response.splice(head_len - 2..head_len - 2, b"Connection: close\r\n".iter().copied());
+/// Tells the client what becomes of its connection (`Connection: close`, or `keep-alive` to an
+/// HTTP/1.0 client that asked for it), when that is not HTTP/1.1's default.
+fn say_persistence(response: &mut Vec<u8>, head_len: usize, persistence: Persistence) {
+    let header = persistence.header().as_bytes();
+    if !header.is_empty() {
+        // The head ends with an empty line; insert the header before it.
+        response.splice(head_len - 2..head_len - 2, header.iter().copied());
+    }
 }
 
 #[cfg(test)]
@@ -180,7 +183,7 @@ mod tests {
     }
 
     #[test]
-    fn responses_are_framed_by_length_and_close_is_added() {
+    fn responses_are_framed_by_length_and_persistence_is_said() {
         let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker: 1\r\n\r\nok";
         assert_eq!(response_frame(&raw[..10], false).unwrap(), None);
         let (head, total, close) = response_frame(raw, false).unwrap().unwrap();
@@ -190,11 +193,19 @@ mod tests {
             head,
             "HEAD responses have no body"
         );
-        let mut r = raw.to_vec();
-        mark_close(&mut r, head);
+        let said = |p| {
+            let mut r = raw.to_vec();
+            say_persistence(&mut r, head, p);
+            String::from_utf8(r).unwrap()
+        };
+        assert_eq!(said(Persistence::Keep), std::str::from_utf8(raw).unwrap());
         assert_eq!(
-            r,
-            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker: 1\r\nConnection: close\r\n\r\nok"
+            said(Persistence::Close),
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker: 1\r\nConnection: close\r\n\r\nok"
+        );
+        assert_eq!(
+            said(Persistence::KeepAnnounced),
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker: 1\r\nConnection: keep-alive\r\n\r\nok"
         );
         assert!(response_frame(b"HTTP/1.1 200 OK\r\n\r\n", false).is_err());
     }

@@ -10,13 +10,13 @@ use testkit::{worker_of, Running};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lbproxy");
 
-/// Worker ids answering `n` requests sent one after another on one keep-alive connection.
-fn workers_on_one_connection(port: u16, n: usize) -> Vec<String> {
+/// The responses to `n` copies of `request` sent one after another on one connection.
+fn exchanges_on_one_connection(port: u16, request: &[u8], n: usize) -> Vec<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut ids = Vec::new();
+    let mut responses = Vec::new();
     for _ in 0..n {
-        s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        s.write_all(request).unwrap();
         let mut got = String::new();
         let mut buf = [0u8; 1024];
         while !got.ends_with("Hello World") {
@@ -24,9 +24,17 @@ fn workers_on_one_connection(port: u16, n: usize) -> Vec<String> {
             assert!(k > 0, "closed after {got:?}");
             got.push_str(std::str::from_utf8(&buf[..k]).unwrap());
         }
-        ids.push(worker_of(&got).expect("X-Worker passed through"));
+        responses.push(got);
     }
-    ids
+    responses
+}
+
+/// Worker ids answering `n` requests sent one after another on one keep-alive connection.
+fn workers_on_one_connection(port: u16, n: usize) -> Vec<String> {
+    exchanges_on_one_connection(port, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n", n)
+        .iter()
+        .map(|r| worker_of(r).expect("X-Worker passed through"))
+        .collect()
 }
 
 #[test]
@@ -50,6 +58,19 @@ fn l7_balances_requests_l4_balances_connections() {
     let l4 = Running::start(BIN, 2, &["--mode", "l4"]);
     let ids = workers_on_one_connection(l4.port, 4);
     assert!(ids.iter().all(|w| w == &ids[0]), "one connection, one worker: {ids:?}");
+}
+
+#[test]
+fn http10_keep_alive_is_announced_through_both_modes() {
+    for mode in ["l7", "l4"] {
+        let proxy = Running::start(BIN, 2, &["--mode", mode]);
+        // Twice on one connection: the proxy must keep it open, and say so, as ApacheBench -k expects.
+        let request = b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n";
+        for got in exchanges_on_one_connection(proxy.port, request, 2) {
+            assert_eq!(got.matches("Connection: keep-alive\r\n").count(), 1, "{mode}: {got}");
+            assert!(!got.contains("Connection: close"), "{mode}: {got}");
+        }
+    }
 }
 
 #[test]
