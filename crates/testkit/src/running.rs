@@ -12,21 +12,33 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts `bin --workers N --port P` plus `extra` and waits until it answers.
+    /// Starts `bin --workers N --port P` plus `extra` and waits until it answers. A port found
+    /// free can be taken before the strategy binds it (a test beside this one forks, and the
+    /// fork holds every socket until it execs): a strategy that exits at once is retried on
+    /// another port.
     pub fn start(bin: &str, workers: usize, extra: &[&str]) -> Running {
-        let port = lbproc::ports::free_block(workers).expect("a free block of ports");
-        let child = Command::new(bin)
-            .args(["--workers", &workers.to_string(), "--port", &port.to_string()])
-            .args(extra)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
-        let running = Running { child, port };
-        let answered = wait_for(Duration::from_secs(10), || {
-            get_close(port).is_ok_and(|r| r.contains("Hello World"))
-        });
-        assert!(answered, "{bin} did not answer on port {port} within 10 s");
-        running
+        for _ in 0..5 {
+            let port = lbproc::ports::free_block(workers).expect("a free block of ports");
+            let child = Command::new(bin)
+                .args(["--workers", &workers.to_string(), "--port", &port.to_string()])
+                .args(extra)
+                .stdin(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+            let mut running = Running { child, port };
+            let mut exited = false;
+            let answered = wait_for(Duration::from_secs(10), || {
+                exited = matches!(running.child.try_wait(), Ok(Some(_)));
+                exited || get_close(port).is_ok_and(|r| r.contains("Hello World"))
+            });
+            if exited {
+                eprintln!("{bin} exited at once on port {port}; trying another port");
+                continue;
+            }
+            assert!(answered, "{bin} did not answer on port {port} within 10 s");
+            return running;
+        }
+        panic!("{bin} exited at once on five ports in a row (see its errors above)")
     }
 
     fn pid(&self) -> Pid {
