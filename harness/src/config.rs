@@ -153,7 +153,7 @@ impl Config {
         // toml's message carries the line, the column, a caret under the culprit and the allowed keys.
         let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.into(),
-            message: e.to_string(),
+            message: with_suggestion(&e.to_string()),
         })?;
         config.check().map_err(|message| ConfigError::Invalid {
             path: path.into(),
@@ -186,6 +186,43 @@ impl Config {
     }
 }
 
+/// toml's message for an unknown key lists the allowed ones; this adds the nearest of them when
+/// the unknown key looks like a typo of it.
+pub fn with_suggestion(message: &str) -> String {
+    let Some(rest) = message.split("unknown field `").nth(1) else {
+        return message.to_string();
+    };
+    let Some((unknown, allowed)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let nearest = allowed
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|k| (edit_distance(unknown, k), k))
+        .min();
+    match nearest {
+        Some((d, k)) if d <= 2.max(unknown.len() / 3) => format!("{}\ndid you mean `{k}`?", message.trim_end()),
+        _ => message.to_string(),
+    }
+}
+
+/// Levenshtein distance, for typo suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +243,11 @@ mod tests {
         assert!(err.contains("x.toml"), "{err}");
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("conections") && err.contains("`connections`"), "{err}");
+        assert!(err.contains("did you mean `connections`?"), "{err}");
+        let far = Config::parse("[load]\nbananas = 8\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(far.contains("`duration`") && !far.contains("did you mean"), "{far}");
     }
 
     #[test]

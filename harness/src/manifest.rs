@@ -25,6 +25,9 @@ struct ManifestFile {
     description: String,
     build: Option<String>,
     start: String,
+    /// A command whose first line of output names the version of the program the strategy
+    /// runs (e.g. "nginx -v"), recorded in results.json.
+    version: Option<String>,
     #[serde(default)]
     env: BTreeMap<String, String>,
     #[serde(default)]
@@ -62,6 +65,7 @@ pub struct Strategy {
     pub dir: PathBuf,
     pub build: Option<String>,
     start: String,
+    pub version: Option<String>,
     env: BTreeMap<String, String>,
     params: BTreeMap<String, String>,
     pub requires: Requires,
@@ -161,7 +165,8 @@ pub fn parse(text: &str, path: &Path, layout: &Layout) -> Result<Vec<Strategy>, 
         path: path.into(),
         message,
     };
-    let file: ManifestFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let file: ManifestFile =
+        toml::from_str(text).map_err(|e| invalid(crate::config::with_suggestion(&e.to_string())))?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let base = Strategy {
         name: file.name,
@@ -170,6 +175,7 @@ pub fn parse(text: &str, path: &Path, layout: &Layout) -> Result<Vec<Strategy>, 
         dir,
         build: file.build,
         start: file.start,
+        version: file.version,
         env: file.env,
         params: BTreeMap::new(),
         requires: file.requires,

@@ -112,9 +112,18 @@ struct Job<'a> {
 pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Result<Results> {
     let sweep = &plan.config.sweep;
     let isolated = sandbox::is_root();
+    let commit = git_commit(&plan.layout.root);
     let mut results = Results {
+        schema: report::SCHEMA,
         lbbench_version: env!("CARGO_PKG_VERSION").into(),
-        git_commit: git_commit(&plan.layout.root),
+        versions: report::Versions {
+            rustc: env!("LBBENCH_RUSTC").into(),
+            strategies: strategies
+                .iter()
+                .map(|s| (s.name.clone(), program_version(s, commit.as_deref())))
+                .collect(),
+        },
+        git_commit: commit.clone(),
         started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         machine: Machine::detect(),
         isolated,
@@ -251,6 +260,30 @@ fn progress(len: u64) -> ProgressBar {
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+/// The version of the program `s` runs: the first line its manifest's `version` command prints,
+/// or, for a strategy built here, the commit it was built from.
+fn program_version(s: &Strategy, commit: Option<&str>) -> String {
+    let Some(cmd) = &s.version else {
+        return match (&s.build, commit) {
+            (Some(_), Some(c)) => format!("built from this repository ({c})"),
+            _ => "unknown: its manifest has no version command".into(),
+        };
+    };
+    let out = shell_words::split(cmd)
+        .ok()
+        .filter(|w| !w.is_empty())
+        .and_then(|w| Command::new(&w[0]).args(&w[1..]).output().ok());
+    let text = out.map(|o| [o.stdout, o.stderr].concat()).unwrap_or_default();
+    match String::from_utf8_lossy(&text)
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+    {
+        Some(line) => line.to_string(),
+        None => format!("unknown: `{cmd}` printed nothing"),
+    }
 }
 
 /// The commit of the repository at `root`, with "-dirty" when tracked files have changed.

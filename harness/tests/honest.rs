@@ -5,6 +5,7 @@ mod common;
 
 use common::{lbbench, servers, text, workspace};
 use std::path::Path;
+use std::process::Command;
 use testkit::{trial, Needs};
 
 fn main() {
@@ -20,7 +21,64 @@ fn main() {
             python,
             the_load_waits_until_every_worker_serves,
         ),
+        trial(
+            "every_request_is_accounted_and_plot_reproduces_the_percentiles",
+            Needs::NOTHING,
+            every_request_is_accounted_and_plot_reproduces_the_percentiles,
+        ),
     ]);
+}
+
+/// `sent = ok + non-2xx + errors + in flight`, and the histogram holds what the report says it does.
+fn assert_accounted(what: &str, l: &serde_json::Value) {
+    let n = |k: &str| l[k].as_u64().unwrap_or_else(|| panic!("{what}: no {k}: {l}"));
+    let non_2xx: u64 = l["non_2xx"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        n("sent"),
+        n("ok") + non_2xx + n("errors") + n("in_flight_at_end"),
+        "{what}: {l}"
+    );
+    assert_eq!(n("requests"), n("ok") + non_2xx, "{what}: {l}");
+    assert!(
+        l["histograms"]["latency"].as_str().is_some_and(|h| !h.is_empty()),
+        "{what}: a stored histogram"
+    );
+}
+
+/// A real sweep (closed loop, an open-loop step, both workloads), then `lbbench plot` from its file.
+fn every_request_is_accounted_and_plot_reproduces_the_percentiles() {
+    let bin = common::debug_bin("reuseport");
+    let root = servers(&[("victim", common::copy_of_reuseport("victim"))]);
+    let profile = "[sweep]\ncores = [1]\nrepeats = 2\n[load]\nconnections = 8\nduration = \"400ms\"\n\
+                   warmup = \"100ms\"\nopen_loop = [0.5]\nopen_loop_duration = \"300ms\"\n";
+    std::fs::write(root.path().join("p.toml"), profile).unwrap();
+    let out = lbbench(root.path(), &bin, &["run", "-c", "p.toml", "--out", "res"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r = results(root.path());
+    let cells = r["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4, "2 workloads × 2 repeats: {r}");
+    for c in cells {
+        assert_accounted("cell", c);
+        for step in c["open_loop"].as_array().into_iter().flatten() {
+            assert_accounted("open-loop step", step);
+        }
+    }
+    let plot = Command::new(env!("CARGO_BIN_EXE_lbbench"))
+        .args(["plot", "res/results.json", "--out", "replot"])
+        .current_dir(root.path())
+        .output()
+        .unwrap();
+    assert!(plot.status.success(), "{}", text(&plot.stderr));
+    for file in ["results.csv", "summary.md"] {
+        let a = std::fs::read_to_string(root.path().join("res").join(file)).unwrap();
+        let b = std::fs::read_to_string(root.path().join("replot").join(file)).unwrap();
+        assert_eq!(a, b, "{file}: percentiles recomputed from the stored histograms differ");
+    }
 }
 
 /// A manifest starting one of the Python test strategies in harness/tests/strategies.

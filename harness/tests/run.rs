@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{debug_bin, lbbench, servers, text, workspace, TINY};
+use common::{copy_of_reuseport, debug_bin, lbbench, servers, text, workspace, TINY};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -46,23 +46,6 @@ fn main() {
             kill_9_of_lbbench_leaves_no_namespace,
         ),
     ]);
-}
-
-/// servers/reuseport/strategy.toml renamed to `name`, its build line dropped (no workspace here).
-fn copy_of_reuseport(name: &str) -> String {
-    let original = std::fs::read_to_string(workspace().join("servers/reuseport/strategy.toml")).unwrap();
-    original
-        .lines()
-        .filter(|l| !l.starts_with("build"))
-        .map(|l| {
-            if l.starts_with("name") {
-                format!("name = \"{name}\"")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn a_new_strategy_directory_is_listed_and_run() {

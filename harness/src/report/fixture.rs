@@ -113,6 +113,11 @@ pub fn results() -> Results {
         }
     }
     Results {
+        schema: SCHEMA,
+        versions: Versions {
+            rustc: "rustc 1.95.0".into(),
+            strategies: [("alpha".to_string(), "alpha 1.0".to_string())].into(),
+        },
         lbbench_version: "0.1.0".into(),
         git_commit: Some("abc1234".into()),
         started_at: "2026-11-25T00:00:00Z".into(),

@@ -40,6 +40,16 @@ pub fn render(r: &Results) -> String {
             out += &format!("- **{}**: {}\n", s.strategy, s.reason);
         }
     }
+    out += &format!(
+        "\n## What ran\n\n- lbbench {} (commit {}), built by {}\n- Linux {}\n",
+        r.lbbench_version,
+        r.git_commit.as_deref().unwrap_or("unknown"),
+        r.versions.rustc,
+        r.machine.kernel
+    );
+    for (name, version) in &r.versions.strategies {
+        out += &format!("- {name}: {version}\n");
+    }
     if !r.failures.is_empty() {
         out += "\n## Failed cells\n\n";
         for f in &r.failures {

@@ -16,10 +16,20 @@ pub use points::{Fairness, LoadPoint, Point};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// The layout of results.json; a reader refuses (or converts) other versions.
+pub const SCHEMA: u32 = 2;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Results {
+    /// Results written before the schema was recorded are version 1.
+    #[serde(default = "schema_one")]
+    pub schema: u32,
     pub lbbench_version: String,
+    /// The repository's commit, "-dirty" when tracked files had changed.
     pub git_commit: Option<String>,
+    /// What ran: the compiler that built lbbench and the strategies, and each strategy's program.
+    #[serde(default)]
+    pub versions: Versions,
     pub started_at: String,
     pub machine: Machine,
     /// Cells ran in private network namespaces (as root) rather than on the host's loopback.
@@ -29,6 +39,17 @@ pub struct Results {
     pub skipped: Vec<Skipped>,
     pub failures: Vec<Failure>,
     pub cells: Vec<CellResult>,
+}
+
+fn schema_one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Versions {
+    pub rustc: String,
+    /// Strategy name → the version its manifest's `version` command printed.
+    pub strategies: std::collections::BTreeMap<String, String>,
 }
 
 /// A strategy that did not run at all, and why.

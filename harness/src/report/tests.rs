@@ -54,6 +54,8 @@ fn json_has_the_documented_shape_and_round_trips() {
         "skipped",
         "failures",
         "isolated",
+        "schema",
+        "versions",
     ] {
         assert!(v.get(key).is_some(), "results.json lacks {key}");
     }
@@ -74,6 +76,11 @@ fn json_has_the_documented_shape_and_round_trips() {
         "client_saturated",
         "sent",
         "in_flight_at_end",
+        "ok",
+        "fairness",
+        "started_at",
+        "readiness",
+        "histograms",
     ] {
         assert!(cell.get(key).is_some(), "a cell lacks {key}: {cell}");
     }
@@ -162,6 +169,10 @@ fn table_and_markdown_show_medians_notes_and_skips() {
     let m = markdown::render(&r);
     assert!(m.contains("| keepalive | beta | 2 | 4001 | 0.0 % |"), "{m}");
     assert!(m.contains("## Verdict") && m.contains("beta leads alpha"), "{m}");
+    assert!(
+        m.contains("- alpha: alpha 1.0") && m.contains("built by rustc 1.95.0"),
+        "{m}"
+    );
     // Runs 20 % apart are flagged as too noisy to rank.
     let mut noisy = fixture::results();
     for (i, c) in noisy

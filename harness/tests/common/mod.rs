@@ -102,3 +102,20 @@ pub fn strategies(bin: &Path) -> Vec<(String, Option<String>)> {
         })
         .collect()
 }
+
+/// servers/reuseport/strategy.toml renamed to `name`, its build line dropped (no workspace here).
+pub fn copy_of_reuseport(name: &str) -> String {
+    let original = std::fs::read_to_string(workspace().join("servers/reuseport/strategy.toml")).unwrap();
+    original
+        .lines()
+        .filter(|l| !l.starts_with("build"))
+        .map(|l| {
+            if l.starts_with("name") {
+                format!("name = \"{name}\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
