@@ -4,6 +4,7 @@
 pub mod args;
 pub mod backends;
 pub mod conn;
+pub mod work;
 pub mod worker;
 
 pub use args::{main, StrategyArgs};

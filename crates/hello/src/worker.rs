@@ -1,7 +1,8 @@
 //! A worker process's event loop: one single-threaded runtime, fed either by a listening socket
 //! or by connections handed over a descriptor channel.
 
-use crate::conn;
+use crate::conn::{self, Worker};
+use crate::work::Rng;
 use anyhow::{Context, Result};
 use http1::Responses;
 use lbproc::fdpass::recv_fd;
@@ -31,9 +32,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
-/// The responses live as long as the worker process, so connections borrow them for 'static.
-fn responses(id: usize) -> &'static Responses {
-    Box::leak(Box::new(Responses::new(&id.to_string())))
+/// What worker `id`'s connections share lives as long as the process, so they borrow it for 'static.
+fn worker(id: usize) -> &'static Worker {
+    Box::leak(Box::new(Worker {
+        responses: Responses::new(&id.to_string()),
+        rng: Rng::seeded(id),
+    }))
 }
 
 /// Accepts until the listener fails for good, pausing briefly on a transient error (out of
@@ -53,12 +57,12 @@ pub async fn accept_loop(listener: &TcpListener, who: &str, mut serve: impl FnMu
 
 /// Accepts on `listener` and serves every connection as worker `id`. Never returns on success.
 pub fn serve_listener(listener: std::net::TcpListener, id: usize, timeouts: http1::Timeouts) -> Result<()> {
-    let responses = responses(id);
+    let worker = worker(id);
     runtime()?.block_on(async move {
         let listener = TcpListener::from_std(listener)?;
         lbproc::announce_worker(id)?;
         accept_loop(&listener, &format!("worker {id}"), |stream| {
-            tokio::spawn(conn::serve(stream, responses, timeouts));
+            tokio::spawn(conn::serve(stream, worker, timeouts));
         })
         .await;
         Ok(())
@@ -67,7 +71,7 @@ pub fn serve_listener(listener: std::net::TcpListener, id: usize, timeouts: http
 
 /// Serves connections whose descriptors arrive on `chan`; returns when the master closes it.
 pub fn serve_channel(chan: OwnedFd, id: usize, timeouts: http1::Timeouts) -> Result<()> {
-    let responses = responses(id);
+    let worker = worker(id);
     runtime()?.block_on(async move {
         // SAFETY: an OwnedFd stays open and keeps its number for as long as the AsyncFd owns it.
         let chan = unsafe { AsyncFd::register(chan) }.map_err(std::io::Error::from)?;
@@ -78,7 +82,7 @@ pub fn serve_channel(chan: OwnedFd, id: usize, timeouts: http1::Timeouts) -> Res
                 Ok(Ok(Some(fd))) => {
                     let stream = std::net::TcpStream::from(fd);
                     stream.set_nonblocking(true)?;
-                    tokio::spawn(conn::serve(TcpStream::from_std(stream)?, responses, timeouts));
+                    tokio::spawn(conn::serve(TcpStream::from_std(stream)?, worker, timeouts));
                 }
                 Ok(Ok(None)) => return Ok(()),
                 Ok(Err(e)) => return Err(e).context("receiving a connection from the master"),
