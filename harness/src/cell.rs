@@ -3,6 +3,7 @@
 //! its own and everything it started dies with it.
 
 use crate::config::{self, Workload};
+use crate::cpu::{self, Bottleneck, CpuReport};
 use crate::load::{self, LoadReport};
 use crate::manifest::Launch;
 use crate::report::Fairness;
@@ -58,6 +59,12 @@ pub struct CellResult {
     /// How evenly the workers shared the responses (over all `workers`, silent ones included).
     #[serde(default)]
     pub fairness: Fairness,
+    /// The strategy's CPU time over the measured window, and how busy its CPUs were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuReport>,
+    /// Who limited the throughput: server, client, shared (same CPUs) or neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bottleneck: Option<Bottleneck>,
     #[serde(flatten)]
     pub load: LoadReport,
     /// Latency under load: open-loop runs at fractions of `load.rps`.
@@ -73,6 +80,10 @@ pub struct OpenLoopPoint {
     /// shared socket may take nearly everything.
     #[serde(default)]
     pub fairness: Fairness,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bottleneck: Option<Bottleneck>,
     #[serde(flatten)]
     pub load: LoadReport,
 }
@@ -186,14 +197,32 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         isolated: spec.isolated,
         readiness,
         started_at,
-        fairness: Fairness::of(&report.per_worker, spec.workers),
-        load: report,
+        fairness: Fairness::of(&report.load.per_worker, spec.workers),
+        cpu: Some(report.cpu),
+        bottleneck: Some(report.bottleneck),
+        load: report.load,
         open_loop,
     })
 }
 
+/// One load run, with what the strategy's CPU did over exactly its measured window.
+struct Measured {
+    load: LoadReport,
+    cpu: CpuReport,
+    bottleneck: Bottleneck,
+}
+
+fn measured_run(spec: &CellSpec, opts: &load::LoadOptions) -> Result<Measured> {
+    // The strategy's processes are this cell's descendants (it is their subreaper).
+    let me = std::process::id() as i32;
+    let (load, [start, end]) = load::run_observed(opts, || cpu::sample(me))?;
+    let cpu = cpu::account(&start, &end, opts.duration.as_secs_f64(), load.ok, &spec.server_cpus);
+    let bottleneck = Bottleneck::judge(spec.shared_cpus(), &cpu, &load);
+    Ok(Measured { load, cpu, bottleneck })
+}
+
 /// The closed-loop maximum, then (first repeat only) the open-loop steps at fractions of it.
-fn measure(spec: &CellSpec, server: &Server) -> Result<(LoadReport, Vec<OpenLoopPoint>)> {
+fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPoint>)> {
     let threads = match spec.load.client_threads {
         0 => spec.client_cpus.len(),
         n => n,
@@ -211,13 +240,13 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<(LoadReport, Vec<OpenLoop
         keepalive: spec.workload == Workload::Keepalive,
         rate: None,
     };
-    let report = load::run(&closed)?;
-    if report.requests == 0 {
+    let report = measured_run(spec, &closed)?;
+    if report.load.requests == 0 {
         bail!(
             "no response in {:?} ({} errors: {:?}); the strategy's output:\n{}",
             spec.load.duration,
-            report.errors,
-            report.error_kinds,
+            report.load.errors,
+            report.load.error_kinds,
             server.output_tail()
         );
     }
@@ -230,15 +259,17 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<(LoadReport, Vec<OpenLoop
         .iter()
         .map(|&fraction| {
             let opts = load::LoadOptions {
-                rate: Some(fraction * report.rps),
+                rate: Some(fraction * report.load.rps),
                 duration: spec.load.open_loop_duration,
                 ..closed.clone()
             };
-            let load = load::run(&opts)?;
+            let run = measured_run(spec, &opts)?;
             Ok(OpenLoopPoint {
                 fraction,
-                fairness: Fairness::of(&load.per_worker, spec.workers),
-                load,
+                fairness: Fairness::of(&run.load.per_worker, spec.workers),
+                cpu: Some(run.cpu),
+                bottleneck: Some(run.bottleneck),
+                load: run.load,
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -2,6 +2,7 @@ pub mod cell;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod cpu;
 pub mod load;
 pub mod machine;
 pub mod manifest;

@@ -19,6 +19,15 @@ pub fn become_subreaper() -> Result<()> {
 
 /// Every live process below `root` (not `root` itself), as /proc shows it now.
 pub fn descendants(root: i32) -> Vec<Stat> {
+    below(root, false)
+}
+
+/// Every process below `root`, zombies too (they still hold their CPU time), by pid.
+pub fn descendants_with_zombies(root: i32) -> Vec<i32> {
+    below(root, true).into_iter().map(|s| s.pid).collect()
+}
+
+fn below(root: i32, zombies: bool) -> Vec<Stat> {
     let Ok(all) = procfs::process::all_processes() else {
         return Vec::new();
     };
@@ -32,7 +41,7 @@ pub fn descendants(root: i32) -> Vec<Stat> {
     let mut queue = vec![root];
     while let Some(pid) = queue.pop() {
         for &i in children.get(&pid).into_iter().flatten() {
-            if stats[i].state != 'Z' {
+            if zombies || stats[i].state != 'Z' {
                 queue.push(stats[i].pid);
                 found.push(i);
             }

@@ -150,7 +150,11 @@ mod tests {
     fn specs_parse_and_refuse() {
         let us = Duration::from_micros;
         assert_eq!(Work::parse("/").unwrap(), Work::default());
-        assert_eq!(Work::parse("/?x=1").unwrap(), Work::default(), "other parameters are ignored");
+        assert_eq!(
+            Work::parse("/?x=1").unwrap(),
+            Work::default(),
+            "other parameters are ignored"
+        );
         let w = Work::parse("/?cpu=exp:200us&block=bimodal:0.01:20ms").unwrap();
         assert_eq!(w.cpu, Some(Dist::Exp(us(200))));
         assert_eq!(
@@ -162,7 +166,10 @@ mod tests {
             })
         );
         assert_eq!(Work::parse("/?cpu=1.5ms").unwrap().cpu, Some(Dist::Fixed(us(1500))));
-        assert_eq!(Work::parse("/?cpu=fixed:500us").unwrap().cpu, Some(Dist::Fixed(us(500))));
+        assert_eq!(
+            Work::parse("/?cpu=fixed:500us").unwrap().cpu,
+            Some(Dist::Fixed(us(500)))
+        );
         for bad in [
             "/?cpu=",
             "/?cpu=fast",
@@ -185,7 +192,10 @@ mod tests {
         let mean = Duration::from_micros(200);
         let total: Duration = (0..n).map(|_| rng.draw(Dist::Exp(mean))).sum();
         let measured = total.as_secs_f64() / n as f64;
-        assert!((measured / mean.as_secs_f64() - 1.0).abs() < 0.05, "exp mean {measured}");
+        assert!(
+            (measured / mean.as_secs_f64() - 1.0).abs() < 0.05,
+            "exp mean {measured}"
+        );
         let slow = (0..n)
             .filter(|_| {
                 rng.draw(Dist::Bimodal {
@@ -204,6 +214,9 @@ mod tests {
         let start = thread_cpu();
         Work::parse("/?cpu=20ms").unwrap().run(&Rng::seeded(0));
         let used = thread_cpu() - start;
-        assert!(used >= Duration::from_millis(20) && used < Duration::from_millis(30), "{used:?}");
+        assert!(
+            used >= Duration::from_millis(20) && used < Duration::from_millis(30),
+            "{used:?}"
+        );
     }
 }

@@ -183,10 +183,15 @@ fn requests_get_the_service_time_they_ask_for_and_a_bad_spec_gets_400() {
     for (path, at_least) in [("/?block=60ms", 60), ("/?cpu=40ms", 40), ("/?cpu=20ms&block=20ms", 40)] {
         let mut s = connect(port);
         let t = Instant::now();
-        s.write_all(format!("GET {path} HTTP/1.1\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nConnection: close\r\n\r\n").as_bytes())
+            .unwrap();
         let r = read_all(&mut s);
         assert!(r.starts_with("HTTP/1.1 200 OK"), "{path}: {r}");
-        assert!(t.elapsed() >= Duration::from_millis(at_least), "{path} took {:?}", t.elapsed());
+        assert!(
+            t.elapsed() >= Duration::from_millis(at_least),
+            "{path} took {:?}",
+            t.elapsed()
+        );
     }
     let mut s = connect(port);
     s.write_all(b"GET /?cpu=lots HTTP/1.1\r\n\r\n").unwrap();

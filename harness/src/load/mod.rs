@@ -46,6 +46,13 @@ impl LoadOptions {
 
 /// Runs the load and returns the merged report. Blocks for `warmup + duration`.
 pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
+    Ok(run_observed(opts, || ())?.0)
+}
+
+/// Runs the load, calling `observe` (on this thread, never on a client thread) as the measured
+/// window opens and again as it closes; returns the report and both observations. The client
+/// CPUs' busy time over the window is in the report.
+pub fn run_observed<T>(opts: &LoadOptions, mut observe: impl FnMut() -> T) -> Result<(LoadReport, [T; 2])> {
     anyhow::ensure!(opts.connections >= 1, "give at least one connection (-c 1)");
     let threads = opts.threads.clamp(1, opts.connections.max(1));
     let interval = match opts.rate {
@@ -74,7 +81,12 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
         end: measure_from + opts.duration,
         timeout: opts.timeout,
     };
-    let parts = std::thread::scope(|scope| {
+    let client_cpus = if opts.cpus.is_empty() {
+        crate::machine::allowed_cpus()
+    } else {
+        opts.cpus.clone()
+    };
+    let (parts, seen) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 // Thread t runs connections first..first+conns of the global numbering.
@@ -87,17 +99,21 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
                     .spawn_scoped(scope, move || client_thread(plan, first..first + conns, total, cpu))
             })
             .collect::<std::io::Result<_>>()?;
-        handles
+        let mut edge = |at: Instant| {
+            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+            (observe(), crate::cpu::cpu_ticks())
+        };
+        let seen = [edge(plan.measure_from), edge(plan.end)];
+        let parts = handles
             .into_iter()
             .map(|h| h.join().map_err(|_| anyhow::anyhow!("a load thread panicked"))?)
-            .collect::<Result<Vec<_>>>()
+            .collect::<Result<Vec<_>>>()?;
+        Ok::<_, anyhow::Error>((parts, seen))
     })?;
-    Ok(stats::merge(
-        parts,
-        opts.connections,
-        opts.duration.as_secs_f64(),
-        opts.rate,
-    ))
+    let [(first, ticks0), (last, ticks1)] = seen;
+    let mut report = stats::merge(parts, opts.connections, opts.duration.as_secs_f64(), opts.rate);
+    report.client_cpus_busy = crate::cpu::busy(&ticks0, &ticks1, &client_cpus);
+    Ok((report, [first, last]))
 }
 
 fn client_thread(plan: &Shared, conns: Range<usize>, total: usize, cpu: Option<usize>) -> Result<stats::ThreadStats> {

@@ -147,6 +147,7 @@ pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, targe
         latency_us: Percentiles::default(),
         per_worker: BTreeMap::new(),
         client_cpu_busy: 0.0,
+        client_cpus_busy: BTreeMap::new(),
         client_saturated: false,
         target_rps: None,
         achieved_rps: None,

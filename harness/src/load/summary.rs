@@ -78,7 +78,7 @@ pub struct LoadReport {
     pub requests: u64,
     pub ok: u64,
     /// Responses by status, for every status outside 2xx.
-    #[serde(with = "status_keys")]
+    #[serde(with = "number_keys")]
     pub non_2xx: BTreeMap<u16, u64>,
     pub errors: u64,
     pub error_kinds: ErrorCounts,
@@ -95,6 +95,10 @@ pub struct LoadReport {
     pub per_worker: BTreeMap<String, u64>,
     /// Mean share of each client thread's wall time spent on CPU.
     pub client_cpu_busy: f64,
+    /// Busy share of each client CPU over the window, by CPU number (from /proc/stat: whatever
+    /// ran there, softirq included).
+    #[serde(default, with = "number_keys")]
+    pub client_cpus_busy: BTreeMap<usize, f64>,
     /// The client, not the server, may have been the limit: some client thread was on a CPU or
     /// waiting for one ≥ 90 % of the time, never waiting on the server.
     pub client_saturated: bool,
@@ -118,32 +122,46 @@ pub struct LoadReport {
     pub histograms: Histograms,
 }
 
-/// JSON object keys are strings; a status map is written with them and read back from them (serde
-/// cannot turn "503" back into a u16 key by itself inside a flattened struct).
-mod status_keys {
+/// JSON object keys are strings; a map with number keys (statuses, CPUs) is written with them and
+/// read back from them (serde cannot turn "503" back into a number key by itself inside a
+/// flattened struct).
+pub mod number_keys {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::collections::BTreeMap;
+    use std::fmt::Display;
+    use std::str::FromStr;
 
-    pub fn serialize<S: Serializer>(m: &BTreeMap<u16, u64>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<K: Display, V: Serialize, S: Serializer>(m: &BTreeMap<K, V>, s: S) -> Result<S::Ok, S::Error> {
         m.iter()
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect::<BTreeMap<String, u64>>()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect::<BTreeMap<String, &V>>()
             .serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<u16, u64>, D::Error> {
-        BTreeMap::<String, u64>::deserialize(d)?
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: FromStr + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        BTreeMap::<String, V>::deserialize(d)?
             .into_iter()
             .map(|(k, v)| {
                 k.parse()
                     .map(|k| (k, v))
-                    .map_err(|_| serde::de::Error::custom(format!("{k:?} is not an HTTP status")))
+                    .map_err(|_| serde::de::Error::custom(format!("{k:?} is not a number")))
             })
             .collect()
     }
 }
 
 impl LoadReport {
+    /// The busiest client CPU: the client is saturated when one of its CPUs is, however idle the
+    /// others are.
+    pub fn client_cpu_util(&self) -> f64 {
+        self.client_cpus_busy.values().cloned().fold(0.0, f64::max)
+    }
+
     /// Sets every percentile from the stored histograms (results written before histograms
     /// were stored keep theirs).
     pub fn recompute_percentiles(&mut self) {

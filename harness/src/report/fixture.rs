@@ -1,6 +1,7 @@
 //! A small, fully populated Results for exporter tests.
 
 use super::*;
+use crate::cpu::{Bottleneck, CpuReport, ProgramCpu};
 use crate::load::summary::{ErrorCounts, LoadReport, Percentiles};
 use std::collections::BTreeMap;
 
@@ -11,6 +12,8 @@ fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
         .map(|(fraction, p99, reached)| crate::cell::OpenLoopPoint {
             fraction,
             fairness: Fairness::default(),
+            cpu: None,
+            bottleneck: Some(Bottleneck::Neither),
             load: LoadReport {
                 connections: 8,
                 threads: 1,
@@ -34,6 +37,7 @@ fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
                 },
                 per_worker: BTreeMap::new(),
                 client_cpu_busy: 0.1,
+                client_cpus_busy: Default::default(),
                 client_saturated: false,
                 target_rps: Some(fraction * rps),
                 achieved_rps: Some(fraction * rps),
@@ -51,6 +55,32 @@ fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
             },
         })
         .collect()
+}
+
+/// A server that spent `us_per_request` µs of CPU per response, 60/40 between two programs.
+fn cpu(us_per_request: f64, rps: f64, cores: usize) -> CpuReport {
+    let total = us_per_request * rps / 1e6;
+    CpuReport {
+        window_s: 1.0,
+        server_user_s: total * 0.3,
+        server_system_s: total * 0.7,
+        by_program: vec![
+            ProgramCpu {
+                program: "nginx".into(),
+                cpu_s: total * 0.6,
+                share: 0.6,
+            },
+            ProgramCpu {
+                program: "workers (front)".into(),
+                cpu_s: total * 0.4,
+                share: 0.4,
+            },
+        ],
+        server_cpu_us_per_request: us_per_request,
+        server_cpu_util: total / cores as f64,
+        requests_per_cpu_second: 1e6 / us_per_request,
+        server_cpus_busy: (0..cores).map(|c| (c, 0.95)).collect(),
+    }
 }
 
 pub fn results() -> Results {
@@ -76,6 +106,12 @@ pub fn results() -> Results {
                         max_share: 0.5,
                         min_share: 0.5,
                     },
+                    cpu: Some(cpu(20.0 * (s + 1) as f64, rps, cores)),
+                    bottleneck: Some(match (cores, s) {
+                        (2, _) => Bottleneck::Shared,
+                        (_, 1) => Bottleneck::Client,
+                        _ => Bottleneck::Server,
+                    }),
                     load: LoadReport {
                         connections: 8,
                         threads: 1,
@@ -99,6 +135,7 @@ pub fn results() -> Results {
                         },
                         per_worker: (0..cores).map(|w| (w.to_string(), rps as u64 / cores as u64)).collect(),
                         client_cpu_busy: 0.5,
+                        client_cpus_busy: [(1, 0.5)].into(),
                         client_saturated: s == 1 && cores == 1,
                         target_rps: None,
                         achieved_rps: None,

@@ -88,6 +88,7 @@ fn json_has_the_documented_shape_and_round_trips() {
         assert!(cell["latency_us"][key].is_u64(), "latency_us lacks {key}");
     }
     assert_eq!(cell["workload"], "keepalive");
+    // Exactly, floats included (serde_json's float_roundtrip).
     assert_eq!(json::read(&files[0]).unwrap(), r);
 }
 
