@@ -12,3 +12,4 @@ pub mod sandbox;
 pub mod scaffold;
 pub mod serve;
 pub mod server;
+pub mod topology;
