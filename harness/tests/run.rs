@@ -223,6 +223,8 @@ fn the_client_keeps_its_cpus_at_every_core_count() {
     for c in cells {
         assert_eq!(c["client_cpus"], cells[0]["client_cpus"], "the client moved: {cells:?}");
         assert_eq!(c["threads"], cells[0]["threads"], "{cells:?}");
+    }
+    for c in cells {
         let placed: Vec<&serde_json::Value> = c["placement"]["client"]
             .as_array()
             .unwrap()
