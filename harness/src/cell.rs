@@ -45,6 +45,9 @@ pub struct CellResult {
     pub workers: usize,
     pub server_cpus: Vec<usize>,
     pub client_cpus: Vec<usize>,
+    /// The server's and the client's CPUs with their physical core and NUMA node (set by the sweep).
+    #[serde(default)]
+    pub placement: crate::topology::CellPlacement,
     /// Client and server had to share CPUs: the figure mixes their costs and depends on scheduler
     /// placement; it is not comparable with dedicated-CPU cells.
     pub shared_cpus: bool,
@@ -193,6 +196,7 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         workers: spec.workers,
         server_cpus: spec.server_cpus.clone(),
         client_cpus: spec.client_cpus.clone(),
+        placement: Default::default(),
         shared_cpus: spec.shared_cpus(),
         isolated: spec.isolated,
         readiness,

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::load::{self, target::Target};
 use crate::manifest::{self, Layout, Strategy};
 use crate::report::{self, table};
+use crate::topology::Placement;
 use crate::{runner, sandbox};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
@@ -43,6 +44,11 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     let (all, layout) = discover(&args.servers)?;
     let chosen = runner::select(all, &config.sweep.strategies)?;
+    // Before building: a sweep this machine cannot hold fails now, not after the builds.
+    let placement = Placement::detect(&config.sweep)?;
+    for line in placement.announce(&config.load) {
+        eprintln!("{line}");
+    }
     let (runnable, mut skipped) = runner::available(chosen);
     let built = if args.no_build {
         runnable
@@ -57,6 +63,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         config_path: &args.config,
         layout: &layout,
         out_dir: &config.output.dir,
+        placement: &placement,
     };
     let results = runner::sweep(&setup, &built, skipped)?;
     let files = report::export_all(&results, &config.output.dir)?;

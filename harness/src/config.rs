@@ -29,6 +29,28 @@ pub struct SweepConfig {
     pub workers_per_core: usize,
     /// Measurements per cell; plots and tables use the median.
     pub repeats: usize,
+    /// Which hardware threads of each server core the server gets.
+    pub smt: Smt,
+}
+
+/// A server budget of N cores is N physical cores; this says which of their hardware threads it uses.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Smt {
+    /// One thread per core, its SMT siblings left idle: each server CPU has a whole core.
+    #[default]
+    OneThread,
+    /// Every hardware thread of each core.
+    AllThreads,
+}
+
+impl Smt {
+    pub fn name(self) -> &'static str {
+        match self {
+            Smt::OneThread => "one-thread",
+            Smt::AllThreads => "all-threads",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -95,6 +117,7 @@ impl Default for SweepConfig {
             workloads: vec![Workload::Keepalive, Workload::Close],
             workers_per_core: 1,
             repeats: 1,
+            smt: Smt::OneThread,
         }
     }
 }
@@ -229,7 +252,7 @@ mod tests {
 
     #[test]
     fn shipped_profiles_parse() {
-        for name in ["default", "quick", "proxies"] {
+        for name in ["default", "quick", "proxies", "large"] {
             let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../configs/{name}.toml"));
             Config::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
@@ -271,5 +294,19 @@ mod tests {
         let c = Config::parse("[load]\nduration = \"3s\"\n", "x.toml").unwrap();
         assert_eq!(c.load.duration, Duration::from_secs(3));
         assert_eq!(c.sweep, SweepConfig::default());
+    }
+
+    #[test]
+    fn smt_takes_one_thread_or_all_threads() {
+        assert_eq!(SweepConfig::default().smt, Smt::OneThread);
+        let c = Config::parse("[sweep]\nsmt = \"all-threads\"\n", "x.toml").unwrap();
+        assert_eq!(c.sweep.smt, Smt::AllThreads);
+        let err = Config::parse("[sweep]\nsmt = \"both\"\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("`one-thread`") && err.contains("`all-threads`"),
+            "{err}"
+        );
     }
 }

@@ -13,3 +13,4 @@ pub mod sandbox;
 pub mod scaffold;
 pub mod serve;
 pub mod server;
+pub mod topology;

@@ -41,29 +41,3 @@ pub fn allowed_cpus() -> Vec<usize> {
         Err(_) => (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect(),
     }
 }
-
-/// Splits the CPUs: the first `cores` serve; the client gets the rest, or shares them all when none are left.
-pub fn split_cpus(allowed: &[usize], cores: usize) -> Option<(Vec<usize>, Vec<usize>)> {
-    if cores == 0 || cores > allowed.len() {
-        return None;
-    }
-    let (server, rest) = allowed.split_at(cores);
-    let client = if rest.is_empty() {
-        allowed.to_vec()
-    } else {
-        rest.to_vec()
-    };
-    Some((server.to_vec(), client))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_client_gets_the_rest_or_shares() {
-        assert_eq!(split_cpus(&[0, 1, 2, 3], 1), Some((vec![0], vec![1, 2, 3])));
-        assert_eq!(split_cpus(&[0, 1], 2), Some((vec![0, 1], vec![0, 1])));
-        assert_eq!(split_cpus(&[0, 1], 3), None);
-    }
-}

@@ -3,10 +3,11 @@
 
 use crate::cell::{self, CellSpec};
 use crate::config::Config;
-use crate::machine::{self, Machine};
+use crate::machine::Machine;
 use crate::manifest::{Layout, Slot, Strategy};
 use crate::report::{self, table, Failure, Results, Skipped};
 use crate::sandbox;
+use crate::topology::Placement;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,8 @@ pub struct Setup<'a> {
     pub config_path: &'a Path,
     pub layout: &'a Layout,
     pub out_dir: &'a Path,
+    /// Where server and client run, decided before any cell.
+    pub placement: &'a Placement,
 }
 
 /// Keeps the strategies the config names (all when it names none); unknown names are an error.
@@ -126,6 +129,7 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
         git_commit: commit.clone(),
         started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         machine: Machine::detect(),
+        topology: Some(plan.placement.record(&plan.config.load)),
         isolated,
         config_path: plan.config_path.display().to_string(),
         config: plan.config.clone(),
@@ -154,12 +158,11 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
             }
         }
     }
-    let allowed = machine::allowed_cpus();
     let bar = progress(jobs.len() as u64);
     for job in &jobs {
         let label = format!("{} cores={} {}", job.strategy.name, job.cores, job.workload.name());
         bar.set_message(label.clone());
-        match measure(plan, job, &allowed, isolated) {
+        match measure(plan, job, isolated) {
             Ok(cell) => {
                 say(&bar, format!("{label}: {}", table::cell_line(&cell)));
                 results.cells.push(cell);
@@ -182,14 +185,13 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
     Ok(results)
 }
 
-fn measure(plan: &Setup, job: &Job, allowed: &[usize], isolated: bool) -> Result<cell::CellResult> {
-    let Some((server_cpus, client_cpus)) = machine::split_cpus(allowed, job.cores) else {
-        bail!(
-            "needs {} CPUs, this machine lets lbbench use {}",
-            job.cores,
-            allowed.len()
-        );
-    };
+fn measure(plan: &Setup, job: &Job, isolated: bool) -> Result<cell::CellResult> {
+    let server_cpus = plan
+        .placement
+        .server(job.cores)
+        .context("no placement for this core count")?
+        .to_vec();
+    let client_cpus = plan.placement.client().to_vec();
     let run_dir = tempdir(&job.strategy.name)?;
     let workers = job.cores * plan.config.sweep.workers_per_core;
     // On the host, the ports after the public one must be free too: fronted workers live there.
@@ -223,7 +225,10 @@ fn measure(plan: &Setup, job: &Job, allowed: &[usize], isolated: bool) -> Result
         load: plan.config.load.clone(),
         server: plan.config.server.clone(),
     };
-    let result = cell::run_in_child(&spec);
+    let result = cell::run_in_child(&spec).map(|mut c| {
+        c.placement = plan.placement.cell(job.cores);
+        c
+    });
     let _ = std::fs::remove_dir_all(&run_dir);
     result
 }

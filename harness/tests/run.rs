@@ -36,6 +36,14 @@ fn main() {
             unknown_strategies_and_unavailable_ones_are_explained,
         ),
         trial(
+            "the_client_keeps_its_cpus_at_every_core_count",
+            Needs {
+                cpus: 2,
+                ..Needs::NOTHING
+            },
+            the_client_keeps_its_cpus_at_every_core_count,
+        ),
+        trial(
             "kill_9_of_lbbench_leaves_no_process",
             Needs::NOTHING,
             kill_9_of_lbbench_leaves_no_process,
@@ -195,6 +203,48 @@ fn unknown_strategies_and_unavailable_ones_are_explained() {
     );
     let pkgs = text(&lbbench(root.path(), &bin, &["packages"]).stdout);
     assert_eq!(pkgs.trim(), "no-such-package");
+}
+
+/// Cores 1 and 2: the client has the same CPUs (and threads) in every cell, as results.json's
+/// topology says, and each cell records its CPUs' cores and nodes.
+fn the_client_keeps_its_cpus_at_every_core_count() {
+    let bin = debug_bin("reuseport");
+    let root = servers(&[("my-copy", copy_of_reuseport("my-copy"))]);
+    let config = TINY
+        .replace("cores = [1]", "cores = [1, 2]")
+        .replace(r#"workloads = ["keepalive", "close"]"#, r#"workloads = ["keepalive"]"#);
+    std::fs::write(root.path().join("two.toml"), config).unwrap();
+    let out = lbbench(root.path(), &bin, &["run", "-c", "two.toml", "--out", "res"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.path().join("res/results.json")).unwrap()).unwrap();
+    let cells = results["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2, "{results}");
+    for c in cells {
+        assert_eq!(c["client_cpus"], cells[0]["client_cpus"], "the client moved: {cells:?}");
+        assert_eq!(c["threads"], cells[0]["threads"], "{cells:?}");
+    }
+    for c in cells {
+        let placed: Vec<&serde_json::Value> = c["placement"]["client"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &p["cpu"])
+            .collect();
+        assert_eq!(serde_json::json!(placed), c["client_cpus"], "{c}");
+        assert!(c["placement"]["server"][0]["node"].is_u64(), "{c}");
+    }
+    let topology = &results["topology"];
+    let client: Vec<&serde_json::Value> = topology["client_cpus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["cpu"])
+        .collect();
+    assert_eq!(serde_json::json!(client), cells[0]["client_cpus"], "{topology}");
+    assert_eq!(topology["client_threads"], cells[0]["threads"], "{topology}");
+    assert_eq!(cells[0]["shared_cpus"], false, "{cells:?}");
+    assert!(text(&out.stderr).contains("client: CPU"), "{}", text(&out.stderr));
 }
 
 /// Processes running the executable at `exe`.

@@ -28,7 +28,7 @@ pub async fn serve(mut stream: TcpStream, worker: &Worker, t: Timeouts) {
                     if r.path.contains('?') {
                         match Work::parse(r.path) {
                             Ok(work) => work.run(&worker.rng),
-                            Err(()) => {
+                            Err(_) => {
                                 out.extend_from_slice(&responses.refusal(Refusal::BadRequest));
                                 close = true;
                                 break;

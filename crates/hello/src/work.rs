@@ -57,9 +57,13 @@ fn dist(s: &str) -> Option<Dist> {
     parts.next().is_none().then_some(d)
 }
 
+/// A `cpu` or `block` parameter that is not a distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadSpec;
+
 impl Work {
-    /// The work in `path`'s query; `Err(())` when `cpu` or `block` is malformed.
-    pub fn parse(path: &str) -> Result<Work, ()> {
+    /// The work in `path`'s query; `Err` when `cpu` or `block` is malformed.
+    pub fn parse(path: &str) -> Result<Work, BadSpec> {
         let mut work = Work::default();
         let Some((_, query)) = path.split_once('?') else {
             return Ok(work);
@@ -67,8 +71,8 @@ impl Work {
         for pair in query.split('&') {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
-                "cpu" => work.cpu = Some(dist(value).ok_or(())?),
-                "block" => work.block = Some(dist(value).ok_or(())?),
+                "cpu" => work.cpu = Some(dist(value).ok_or(BadSpec)?),
+                "block" => work.block = Some(dist(value).ok_or(BadSpec)?),
                 _ => {}
             }
         }

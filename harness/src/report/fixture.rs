@@ -83,6 +83,34 @@ fn cpu(us_per_request: f64, rps: f64, cores: usize) -> CpuReport {
     }
 }
 
+fn placed(cpu: usize) -> crate::topology::PlacedCpu {
+    crate::topology::PlacedCpu {
+        cpu,
+        package: 0,
+        core: cpu as u32,
+        node: 0,
+    }
+}
+
+/// The development VM: two CPUs without siblings, the client on CPU 1 throughout.
+fn topology() -> crate::topology::TopologyRecord {
+    crate::topology::TopologyRecord {
+        cores: 2,
+        threads: 2,
+        threads_per_core: 1,
+        packages: 1,
+        nodes: 1,
+        smt: Default::default(),
+        cpus: vec![placed(0), placed(1)],
+        client_cpus: vec![placed(1)],
+        client_threads: 1,
+        same_node: true,
+        governor: None,
+        turbo: None,
+        notes: vec!["at 2 cores the server shares CPUs 1 with the client".into()],
+    }
+}
+
 pub fn results() -> Results {
     let mut cells = Vec::new();
     for (s, strategy) in ["alpha", "beta"].iter().enumerate() {
@@ -96,7 +124,11 @@ pub fn results() -> Results {
                     repeat,
                     workers: cores,
                     server_cpus: (0..cores).collect(),
-                    client_cpus: vec![cores % 2],
+                    client_cpus: vec![1],
+                    placement: crate::topology::CellPlacement {
+                        server: (0..cores).map(placed).collect(),
+                        client: vec![placed(1)],
+                    },
                     shared_cpus: cores == 2,
                     isolated: true,
                     readiness: Default::default(),
@@ -163,6 +195,7 @@ pub fn results() -> Results {
             cpu_model: "Test CPU".into(),
             cpus: 2,
         },
+        topology: Some(topology()),
         isolated: true,
         config_path: "configs/test.toml".into(),
         config: Config {

@@ -34,6 +34,9 @@ pub fn render(r: &Results) -> String {
     for v in verdict::verdicts(r) {
         out += &format!("- {}\n", v.sentence());
     }
+    if let Some(t) = &r.topology {
+        out += &format!("\n## CPU placement\n\n{}", t.markdown());
+    }
     if !r.skipped.is_empty() {
         out += "\n## Skipped\n\n";
         for s in &r.skipped {

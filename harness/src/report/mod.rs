@@ -32,6 +32,9 @@ pub struct Results {
     pub versions: Versions,
     pub started_at: String,
     pub machine: Machine,
+    /// The CPU topology and where the sweep put server and client; absent in older results.
+    #[serde(default)]
+    pub topology: Option<crate::topology::TopologyRecord>,
     /// Cells ran in private network namespaces (as root) rather than on the host's loopback.
     pub isolated: bool,
     pub config_path: String,

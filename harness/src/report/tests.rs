@@ -88,8 +88,38 @@ fn json_has_the_documented_shape_and_round_trips() {
         assert!(cell["latency_us"][key].is_u64(), "latency_us lacks {key}");
     }
     assert_eq!(cell["workload"], "keepalive");
+    for key in [
+        "cores",
+        "threads_per_core",
+        "nodes",
+        "client_cpus",
+        "governor",
+        "turbo",
+        "notes",
+    ] {
+        assert!(v["topology"].get(key).is_some(), "topology lacks {key}");
+    }
+    assert_eq!(cell["placement"]["client"][0]["cpu"], 1, "{cell}");
+    assert_eq!(cell["placement"]["server"][0]["node"], 0, "{cell}");
     // Exactly, floats included (serde_json's float_roundtrip).
     assert_eq!(json::read(&files[0]).unwrap(), r);
+}
+
+#[test]
+fn results_from_before_the_topology_still_load() {
+    let mut v = serde_json::to_value(fixture::results()).unwrap();
+    v.as_object_mut().unwrap().remove("topology");
+    v["config"]["sweep"].as_object_mut().unwrap().remove("smt");
+    for cell in v["cells"].as_array_mut().unwrap() {
+        cell.as_object_mut().unwrap().remove("placement");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.json");
+    std::fs::write(&path, v.to_string()).unwrap();
+    let old = json::read(&path).unwrap();
+    assert_eq!(old.topology, None);
+    assert!(old.cells[0].placement.server.is_empty());
+    assert!(markdown::render(&old).starts_with("# lbbench results"));
 }
 
 #[test]
@@ -188,6 +218,12 @@ fn table_and_markdown_show_medians_notes_and_skips() {
         table::render(&noisy).contains("NOISY (CV 16.7 % > 5 %)"),
         "{}",
         table::render(&noisy)
+    );
+    assert!(
+        m.contains("\n## CPU placement\n\n- 2 physical cores")
+            && m.contains("\n- client: CPU 1, 1 thread(s), in every cell\n")
+            && m.contains("- at 2 cores the server shares"),
+        "{m}"
     );
 }
 
