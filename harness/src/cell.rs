@@ -218,7 +218,7 @@ struct Measured {
 
 fn measured_run(spec: &CellSpec, opts: &load::LoadOptions) -> Result<Measured> {
     // The strategy's processes are this cell's descendants (it is their subreaper).
-    let me = std::process::id() as i32;
+    let me = crate::procs::proc_self_pid();
     let (load, [start, end]) = load::run_observed(opts, || cpu::sample(me))?;
     let cpu = cpu::account(&start, &end, opts.duration.as_secs_f64(), load.ok, &spec.server_cpus);
     let bottleneck = Bottleneck::judge(spec.shared_cpus(), &cpu, &load);

@@ -159,11 +159,14 @@ impl Bottleneck {
         }
     }
 
-    /// A saturated client limits what can be seen of the server even when the server is busy too.
+    /// The client is the limit when its busiest thread never waited on the server (on a CPU or
+    /// in the run queue ≥ 90 % of the window): that stays true on a loaded machine, where a
+    /// client CPU can be busy with other work while the client itself waits. A saturated client
+    /// limits what can be seen of the server even when the server is busy too.
     pub fn judge(shared_cpus: bool, cpu: &CpuReport, load: &crate::load::LoadReport) -> Bottleneck {
         if shared_cpus {
             Bottleneck::Shared
-        } else if load.client_saturated || load.client_cpu_util() >= BUSY {
+        } else if load.client_saturated {
             Bottleneck::Client
         } else if cpu.server_cpus_util() >= BUSY {
             Bottleneck::Server

@@ -17,6 +17,21 @@ pub fn become_subreaper() -> Result<()> {
     Ok(())
 }
 
+/// This process's pid as /proc numbers it. In a PID namespace of its own the cell is pid 1 to
+/// itself, but /proc (the host's mount) numbers every process as the host does: /proc/self says
+/// which one we are there.
+pub fn proc_self_pid() -> i32 {
+    std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str()?.parse().ok())
+        .unwrap_or(std::process::id() as i32)
+}
+
+/// Every live process of the strategy: below this cell process.
+pub fn of_cell() -> Vec<Stat> {
+    descendants(proc_self_pid())
+}
+
 /// Every live process below `root` (not `root` itself), as /proc shows it now.
 pub fn descendants(root: i32) -> Vec<Stat> {
     below(root, false)

@@ -95,7 +95,7 @@ impl Server {
                 }
             }
             if let Some(at) = answered {
-                named = procs::named_workers(&procs::descendants(std::process::id() as i32));
+                named = procs::named_workers(&procs::of_cell());
                 if (0..workers).all(|k| named.contains(&k)) {
                     return Ok(Readiness::AllWorkers);
                 }
@@ -129,11 +129,15 @@ impl Server {
     }
 
     /// SIGTERM, SIGKILL after `grace`, then SIGKILL to whatever is left of its process group and
-    /// to any other process still below the cell (one that left the group, say).
+    /// to any other process still below the cell (one that left the group, say). In a PID
+    /// namespace of the cell's own the kernel kills those as the cell exits; /proc's numbers are
+    /// not ours to signal there.
     pub fn stop(self, grace: Duration) {
         lbproc::stop(&[self.pid], grace, Some(self.pid));
-        for p in procs::descendants(std::process::id() as i32) {
-            let _ = nix::sys::signal::kill(Pid::from_raw(p.pid), nix::sys::signal::Signal::SIGKILL);
+        if procs::proc_self_pid() == std::process::id() as i32 {
+            for p in procs::of_cell() {
+                let _ = nix::sys::signal::kill(Pid::from_raw(p.pid), nix::sys::signal::Signal::SIGKILL);
+            }
         }
     }
 }

@@ -59,7 +59,15 @@ pub fn render(url: &str, r: &LoadReport) -> String {
     if !r.per_worker.is_empty() {
         out += &format!("  Per X-Worker: {:?}\n", r.per_worker);
     }
-    out += &format!("  Client CPU busy: {:.0} %", r.client_cpu_busy * 100.0);
+    out += &format!("  Client threads on CPU: {:.0} % (mean)", r.client_cpu_busy * 100.0);
+    if !r.client_cpus_busy.is_empty() {
+        let cpus: Vec<String> = r
+            .client_cpus_busy
+            .iter()
+            .map(|(c, b)| format!("CPU {c} {:.0} %", b * 100.0))
+            .collect();
+        out += &format!("; client CPUs busy (anything running there): {}", cpus.join(", "));
+    }
     if r.client_saturated {
         out += " — WARNING: the client is saturated; the figures may be its limit, not the server's";
     }

@@ -6,7 +6,8 @@ pub const FILE: &str = "results.csv";
 pub const HEADER: &str = "strategy,cores,workload,repeat,workers,connections,duration_s,sent,requests,rps,\
 p50_us,p90_us,p99_us,p999_us,max_us,errors,errors_connect,errors_reset,errors_timeout,errors_protocol,\
 non_2xx,in_flight_at_end,per_worker,shared_cpus,isolated,client_cpu_busy,client_saturated,\
-ok,not_sent_in_time,jain,max_share,min_share,readiness,started_at";
+ok,not_sent_in_time,jain,max_share,min_share,readiness,started_at,\
+server_cpu_us_per_request,server_cpu_util,server_user_s,server_system_s,client_cpu_util,bottleneck,cpu_by_program";
 
 pub struct Csv;
 
@@ -21,11 +22,11 @@ pub fn render(results: &Results) -> String {
     let mut out = format!("{HEADER}\n");
     let pairs = |m: Vec<(String, u64)>| m.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(";");
     for c in &results.cells {
-        let l = &c.load;
+        let (l, cpu) = (&c.load, c.cpu.as_ref());
         let (lat, e) = (&l.latency_us, &l.error_kinds);
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{:.3},{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{},{},{},{:.4},{:.4},{:.4},{},{}",
+            "{},{},{},{},{},{},{:.3},{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{},{},{},{:.4},{:.4},{:.4},{},{},{},{},{},{},{:.3},{},{}",
             c.strategy,
             c.cores,
             c.workload.name(),
@@ -59,7 +60,20 @@ pub fn render(results: &Results) -> String {
             c.fairness.max_share,
             c.fairness.min_share,
             serde_json::to_value(c.readiness).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
-            c.started_at
+            c.started_at,
+            cpu.map_or(String::new(), |c| format!("{:.2}", c.server_cpu_us_per_request)),
+            cpu.map_or(String::new(), |c| format!("{:.4}", c.server_cpu_util)),
+            cpu.map_or(String::new(), |c| format!("{:.4}", c.server_user_s)),
+            cpu.map_or(String::new(), |c| format!("{:.4}", c.server_system_s)),
+            l.client_cpu_util(),
+            c.bottleneck.map_or("", |b| b.name()),
+            cpu.map_or(String::new(), |c| {
+                c.by_program
+                    .iter()
+                    .map(|p| format!("{}:{:.4}", p.program, p.cpu_s))
+                    .collect::<Vec<_>>()
+                    .join(";")
+            })
         );
     }
     out

@@ -5,6 +5,7 @@
 use super::{worker_order, Results};
 use crate::cell::CellResult;
 use crate::config::Workload;
+use crate::cpu::{Bottleneck, ProgramCpu};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -65,6 +66,13 @@ pub struct Point {
     pub failed_share: f64,
     pub shared_cpus: bool,
     pub client_saturated: bool,
+    /// Server CPU time per 2xx response (µs) and who limited the rate, of the median run.
+    pub cpu_us_per_request: Option<f64>,
+    /// Lowest and highest CPU per request over the runs.
+    pub cpu_range: Option<(f64, f64)>,
+    pub bottleneck: Option<Bottleneck>,
+    /// The median run's CPU time by program.
+    pub by_program: Vec<ProgramCpu>,
 }
 
 impl Point {
@@ -130,6 +138,16 @@ fn point(runs: &[&CellResult]) -> Point {
         failed_share: runs.iter().map(|c| c.load.failed_share()).fold(0.0, f64::max),
         shared_cpus: runs.iter().any(|c| c.shared_cpus),
         client_saturated: runs.iter().any(|c| c.load.client_saturated),
+        cpu_us_per_request: m.cpu.as_ref().map(|c| c.server_cpu_us_per_request),
+        cpu_range: runs.iter().all(|c| c.cpu.is_some()).then(|| {
+            range(
+                runs.iter()
+                    .filter_map(|c| c.cpu.as_ref())
+                    .map(|c| c.server_cpu_us_per_request),
+            )
+        }),
+        bottleneck: m.bottleneck,
+        by_program: m.cpu.as_ref().map(|c| c.by_program.clone()).unwrap_or_default(),
     }
 }
 

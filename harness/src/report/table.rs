@@ -18,6 +18,18 @@ pub fn cell_line(c: &CellResult) -> String {
         l.errors,
         shares(&per_worker)
     );
+    if let Some(cpu) = &c.cpu {
+        line += &format!(
+            ", server {:.1} µs CPU/req ({:.0} % of its {} CPU{})",
+            cpu.server_cpu_us_per_request,
+            cpu.server_cpu_util * 100.0,
+            c.cores,
+            if c.cores == 1 { "" } else { "s" }
+        );
+    }
+    if let Some(b) = c.bottleneck {
+        line += &format!(", bottleneck: {}", b.name());
+    }
     if l.failed_share() > FAILED_SHARE {
         line += &format!(
             " — WARNING: {:.1} % of requests got non-2xx or failed; req/s counts 2xx only",
@@ -46,6 +58,8 @@ pub fn rows(results: &Results) -> (Vec<&'static str>, Vec<Vec<String>>) {
         "errors",
         "Jain",
         "per-worker %",
+        "cpu µs/req",
+        "bottleneck",
         "notes",
     ];
     let rows = results.points().into_iter().map(|p| row(&p)).collect();
@@ -94,6 +108,8 @@ fn row(p: &Point) -> Vec<String> {
         p.errors.to_string(),
         format!("{:.3}", p.fairness.jain),
         shares(&p.per_worker),
+        p.cpu_us_per_request.map_or("-".into(), |c| format!("{c:.1}")),
+        p.bottleneck.map_or("-", |b| b.name()).to_string(),
         notes.join("; "),
     ]
 }

@@ -155,6 +155,8 @@ fn svgs_are_written_with_titles_axes_and_legend() {
             "throughput-keepalive.svg",
             "latency-keepalive.svg",
             "fairness-keepalive.svg",
+            "cpu-per-request-keepalive.svg",
+            "cpu-split-keepalive.svg",
             "latency-vs-load-keepalive.svg"
         ]
     );

@@ -58,6 +58,20 @@ pub fn latency(results: &Results, workload: Workload) -> Result<String> {
     })
 }
 
+/// Server CPU time per 2xx response against server cores. Lower is better; it stays meaningful
+/// when the client, not the server, limited the rate.
+pub fn cpu_per_request(results: &Results, workload: Workload) -> Result<String> {
+    closed_figure(results, workload, SIZE, "Server CPU per request", |area| {
+        let y = Axis {
+            desc: "server CPU µs per 2xx response (lower is better)",
+            value: &|p| p.cpu_us_per_request.unwrap_or(0.0),
+            range: &|p| p.cpu_range.filter(|_| p.runs > 1),
+            top: None,
+        };
+        panel(area, results, workload, "", &y)
+    })
+}
+
 /// Jain's fairness index over the workers against server cores. 1 is even; 1/N, one worker took all.
 pub fn fairness(results: &Results, workload: Workload) -> Result<String> {
     closed_figure(results, workload, SIZE, "Fairness", |area| {

@@ -4,9 +4,11 @@
 
 mod closed;
 mod load;
+mod split;
 
-pub use closed::{fairness, latency, throughput};
+pub use closed::{cpu_per_request, fairness, latency, throughput};
 pub use load::latency_vs_load;
+pub use split::cpu_split;
 
 use super::{Exporter, Results};
 use anyhow::{anyhow, Result};
@@ -109,6 +111,14 @@ impl Exporter for Svg {
             files.push((format!("throughput-{name}.svg"), throughput(results, w)?));
             files.push((format!("latency-{name}.svg"), latency(results, w)?));
             files.push((format!("fairness-{name}.svg"), fairness(results, w)?));
+            if results
+                .points()
+                .iter()
+                .any(|p| p.workload == w && p.cpu_us_per_request.is_some())
+            {
+                files.push((format!("cpu-per-request-{name}.svg"), cpu_per_request(results, w)?));
+                files.push((format!("cpu-split-{name}.svg"), cpu_split(results, w)?));
+            }
             if results.load_points().iter().any(|p| p.workload == w) {
                 files.push((format!("latency-vs-load-{name}.svg"), latency_vs_load(results, w)?));
             }
@@ -132,6 +142,13 @@ fn document(size: (u32, u32), draw: impl FnOnce(&Root<'_>) -> Result<()>) -> Res
 /// the markers mean) as footer, and the strategies' legend in a strip of its own on the right.
 /// Returns the area left for the charts.
 fn frame<'a>(root: &Root<'a>, r: &Results, title: &str, run: &str, note: &str) -> Result<Root<'a>> {
+    let (charts, legend) = framed(root, r, title, run, note)?;
+    draw_legend(&legend, &r.strategies())?;
+    Ok(charts)
+}
+
+/// The frame of [`frame`], with the legend strip left empty for the caller: (charts, legend).
+fn framed<'a>(root: &Root<'a>, r: &Results, title: &str, run: &str, note: &str) -> Result<(Root<'a>, Root<'a>)> {
     root.fill(&WHITE)?;
     let area = root.titled(title, (FONT, TITLE_PX))?;
     let m = &r.machine;
@@ -142,9 +159,7 @@ fn frame<'a>(root: &Root<'a>, r: &Results, title: &str, run: &str, note: &str) -
     let area = area.titled(&subtitle, (FONT, SUBTITLE_PX).into_font().color(&GREY))?;
     let (body, footer) = area.split_vertically(area.dim_in_pixel().1 - 22);
     footer.draw_text(note, &(FONT, 12).into_font().color(&GREY), (12, 4))?;
-    let (charts, legend) = body.split_horizontally(body.dim_in_pixel().0 - LEGEND_W);
-    draw_legend(&legend, &r.strategies())?;
-    Ok(charts)
+    Ok(body.split_horizontally(body.dim_in_pixel().0 - LEGEND_W))
 }
 
 /// Each strategy's marker, line and name, top to bottom.
