@@ -3,7 +3,7 @@ CONFIG ?= configs/default.toml
 CARGO ?= cargo
 LBBENCH := target/release/lbbench
 
-.PHONY: all build deps bench bench-loadgen test lint clean
+.PHONY: all build deps bench bench-loadgen test lint fuzz clean
 all: build
 
 build:
@@ -34,6 +34,25 @@ lint:
 test: lint
 	$(CARGO) test --workspace
 
+# Fuzzes both HTTP parsers (fuzz/): the worker's request framing and the load generator's
+# response parser, FUZZ_SECONDS each, stopping at the first crash or hang (an input that runs over
+# 10 s), whose input libFuzzer leaves in fuzz/artifacts/<target>/. Not part of `make test` or CI:
+# the property tests there cover both parsers in seconds. cargo-fuzz works on stable Rust with
+# `--sanitizer none`: its coverage instrumentation uses only stable codegen options, while
+# AddressSanitizer (its default) needs nightly's -Zsanitizer; the parsers are safe Rust, so a
+# panic, overflow check or debug assertion (all on in these builds) is what a crash is.
+FUZZ_SECONDS ?= 60
+CARGO_FUZZ_VERSION ?= 0.13.2
+fuzz-run = cd fuzz && $(CARGO) fuzz run --sanitizer none $(1) -- -max_total_time=$(FUZZ_SECONDS) \
+	-timeout=10 -dict=http.dict $(2) $(FUZZ_ARGS)
+
+# Requests up to 20 kB: past MAX_HEAD (8 KiB) and the worker's first 4 KiB read buffer.
+fuzz:
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-fuzz@$(CARGO_FUZZ_VERSION)
+	$(call fuzz-run,request_framing,-max_len=20000)
+	$(call fuzz-run,response_parsing,-max_len=4096)
+
 clean:
 	$(CARGO) clean
+	rm -rf fuzz/target
 	rm -f results/*.json results/*.csv results/*.svg results/*.md

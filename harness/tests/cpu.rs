@@ -8,7 +8,6 @@ mod common;
 use common::{lbbench, servers, text, workspace};
 use lbbench::cpu::{self, Bottleneck};
 use lbbench::load::{run_observed, LoadOptions, LoadReport};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use testkit::{trial, wait_for, Needs, Running};
