@@ -6,17 +6,14 @@
 //! stall by slowing the client down (coordinated omission). The uncorrected time and the lag are
 //! kept beside it.
 
-use super::pacer::{Clock, Pacer};
-use super::response::{self, Response};
+use super::pacer::{Clock, Schedule};
+use super::response::Response;
+use super::socket::{Conn, Failure};
 use super::stats::{ErrorKind, ThreadStats};
 use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-/// Responses larger than this are refused as a protocol error (Hello World is ~100 bytes).
-const MAX_RESPONSE: usize = 1 << 20;
 
 /// What every connection of a run shares, read-only.
 #[derive(Clone)]
@@ -45,26 +42,27 @@ struct Attempt {
     deadline: Instant,
 }
 
-/// Sends requests until `plan.end`, recording those due in the window. `offset` staggers this
-/// connection's schedule against the others'.
-pub async fn run(plan: &Shared, stats: &RefCell<ThreadStats>, offset: Duration) -> std::io::Result<()> {
-    let mut conn = Conn {
-        stream: None,
-        buf: vec![0u8; 4096],
-        filled: 0,
-    };
-    let pacer = plan.interval.map(|_| Pacer::new(plan.clock)).transpose()?;
+/// Sends requests until `plan.end`, recording those due in the window. Open loop: this is
+/// connection `id` of its thread's `schedule`, its sends staggered by `offset` against the
+/// others'. Stops early, with the reason, only on an error no retry can cure.
+pub async fn run(
+    plan: &Shared,
+    stats: &RefCell<ThreadStats>,
+    schedule: Option<(&Rc<Schedule>, usize)>,
+    offset: Duration,
+) -> std::io::Result<()> {
+    let mut conn = Conn::default();
     let mut due = plan.begin + offset;
     loop {
-        let intended = match (plan.interval, &pacer) {
-            (Some(every), Some(pacer)) => {
+        let intended = match (plan.interval, schedule) {
+            (Some(every), Some((schedule, id))) => {
                 let this = due;
                 if this >= plan.end {
                     // At low rates the next send may be due long after the window: don't wait for it.
                     return Ok(());
                 }
                 due += every;
-                pacer.until(this).await?;
+                schedule.until(id, this).await?;
                 this
             }
             _ => Instant::now(),
@@ -82,7 +80,13 @@ pub async fn run(plan: &Shared, stats: &RefCell<ThreadStats>, offset: Duration) 
             measured: intended >= plan.measure_from,
             deadline: (sent_at + plan.timeout).min(plan.end),
         };
-        let outcome = tokio::time::timeout_at(a.deadline.into(), conn.exchange(plan)).await;
+        let outcome = tokio::time::timeout_at(a.deadline.into(), conn.exchange(plan.addr, &plan.request)).await;
+        let outcome = match outcome {
+            Ok(Err(Failure::Fatal(f))) => return Err(std::io::Error::other(f.to_string())),
+            Ok(Err(Failure::Error(kind))) => Ok(Err(kind)),
+            Ok(Ok(r)) => Ok(Ok(r)),
+            Err(elapsed) => Err(elapsed),
+        };
         let next = record(plan, &mut stats.borrow_mut(), &outcome, &conn.buf, &a);
         if let Ok(Ok(r)) = &outcome {
             conn.consume(r.len);
@@ -179,65 +183,4 @@ fn record(
 
 fn micros(d: Duration) -> u64 {
     d.as_micros().min(u64::MAX as u128) as u64
-}
-
-/// One client connection: the socket (opened lazily) and what it has read but not yet consumed.
-struct Conn {
-    stream: Option<TcpStream>,
-    buf: Vec<u8>,
-    filled: usize,
-}
-
-impl Conn {
-    /// Sends the request (connecting first if needed) and reads until a whole response is in.
-    async fn exchange(&mut self, plan: &Shared) -> Result<Response, ErrorKind> {
-        let s = match &mut self.stream {
-            Some(s) => s,
-            None => {
-                let s = TcpStream::connect(plan.addr).await.map_err(|_| ErrorKind::Connect)?;
-                let _ = s.set_nodelay(true);
-                self.stream.insert(s)
-            }
-        };
-        s.write_all(&plan.request).await.map_err(io_kind)?;
-        loop {
-            if let Some(r) = response::parse(&self.buf[..self.filled], false, false).map_err(|_| ErrorKind::Protocol)? {
-                return Ok(r);
-            }
-            if self.filled == self.buf.len() {
-                if self.buf.len() >= MAX_RESPONSE {
-                    return Err(ErrorKind::Protocol);
-                }
-                self.buf.resize(self.buf.len() * 2, 0);
-            }
-            let n = s.read(&mut self.buf[self.filled..]).await.map_err(io_kind)?;
-            if n == 0 {
-                // A close-delimited body ends here; anything else was cut short.
-                return match response::parse(&self.buf[..self.filled], false, true) {
-                    Ok(Some(r)) => Ok(r),
-                    _ => Err(ErrorKind::Reset),
-                };
-            }
-            self.filled += n;
-        }
-    }
-
-    /// Drops a response's bytes, keeping whatever followed it.
-    fn consume(&mut self, len: usize) {
-        self.buf.copy_within(len..self.filled, 0);
-        self.filled -= len;
-    }
-
-    /// Forgets the connection: the next exchange opens a new one.
-    fn reset(&mut self) {
-        self.stream = None;
-        self.filled = 0;
-    }
-}
-
-fn io_kind(e: std::io::Error) -> ErrorKind {
-    match e.kind() {
-        std::io::ErrorKind::TimedOut => ErrorKind::Timeout,
-        _ => ErrorKind::Reset,
-    }
 }

@@ -4,6 +4,7 @@
 pub mod conn;
 pub mod pacer;
 pub mod response;
+pub mod socket;
 pub mod stats;
 pub mod stored;
 pub mod summary;
@@ -54,6 +55,7 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
 /// CPUs' busy time over the window is in the report.
 pub fn run_observed<T>(opts: &LoadOptions, mut observe: impl FnMut() -> T) -> Result<(LoadReport, [T; 2])> {
     anyhow::ensure!(opts.connections >= 1, "give at least one connection (-c 1)");
+    raise_open_files(opts.connections)?;
     let threads = opts.threads.clamp(1, opts.connections.max(1));
     let interval = match opts.rate {
         Some(r) if !(r > 0.0 && r.is_finite()) => {
@@ -116,6 +118,31 @@ pub fn run_observed<T>(opts: &LoadOptions, mut observe: impl FnMut() -> T) -> Re
     Ok((report, [first, last]))
 }
 
+/// Every connection needs a descriptor, plus a few for the runtime: raises this process's
+/// soft limit (and, as root, the hard one) as far as that takes, or says why it cannot.
+fn raise_open_files(connections: usize) -> Result<()> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let need = connections as u64 + 256;
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).context("reading the open-file limit")?;
+    if soft >= need {
+        return Ok(());
+    }
+    let new_hard = if hard >= need { hard } else { need };
+    match setrlimit(Resource::RLIMIT_NOFILE, need, new_hard) {
+        Ok(()) => {
+            if need > soft {
+                eprintln!("raised the open-file limit from {soft} to {need} for {connections} connections");
+            }
+            Ok(())
+        }
+        Err(e) => anyhow::bail!(
+            "{connections} connections need {need} open files, but the limit is {soft} (hard {hard}) and \
+             cannot be raised ({e}): raise it (`ulimit -n {need}`, as root or in \
+             /etc/security/limits.conf) or use fewer connections"
+        ),
+    }
+}
+
 fn client_thread(plan: &Shared, conns: Range<usize>, total: usize, cpu: Option<usize>) -> Result<stats::ThreadStats> {
     if let Some(cpu) = cpu {
         lbproc::pin(&[cpu])?;
@@ -128,21 +155,32 @@ fn client_thread(plan: &Shared, conns: Range<usize>, total: usize, cpu: Option<u
     let stats = Rc::new(RefCell::new(stats::ThreadStats::new(plan.interval.is_some())));
     let (wall, cpu0) = (Instant::now(), ThreadTime::now());
     let local = tokio::task::LocalSet::new();
+    // Open loop: one timer for all of this thread's connections, driven by a task of its own.
+    let schedule = match plan.interval {
+        Some(_) => {
+            let _guard = rt.enter();
+            Some(pacer::Schedule::new(plan.clock, conns.len()).context("creating the pacing timer")?)
+        }
+        None => None,
+    };
+    if let Some(s) = &schedule {
+        local.spawn_local(s.clone().run());
+    }
     let mut handles = Vec::with_capacity(conns.len());
-    for c in conns {
-        let (plan, stats) = (plan.clone(), stats.clone());
+    for (id, c) in conns.enumerate() {
+        let (plan, stats, schedule) = (plan.clone(), stats.clone(), schedule.clone());
         // Open loop: connection c starts c/total of an interval late, spreading sends evenly.
         let offset = plan
             .interval
             .map_or(Duration::ZERO, |i| i.mul_f64(c as f64 / total as f64));
-        handles.push(local.spawn_local(async move { conn::run(&plan, &stats, offset).await }));
+        handles.push(local.spawn_local(async move {
+            conn::run(&plan, &stats, schedule.as_ref().map(|s| (s, id)), offset).await
+        }));
     }
-    // Every connection loop ends by itself at `plan.end`.
+    // Every connection loop ends by itself at `plan.end`; the pacing task is dropped then.
     rt.block_on(local.run_until(async {
         for h in handles {
-            h.await
-                .map_err(|e| anyhow::anyhow!("a connection task failed: {e}"))?
-                .context("pacing open-loop sends")?;
+            h.await.map_err(|e| anyhow::anyhow!("a connection task failed: {e}"))??;
         }
         Ok::<_, anyhow::Error>(())
     }))?;
