@@ -3,21 +3,42 @@ CONFIG ?= configs/default.toml
 CARGO ?= cargo
 LBBENCH := target/release/lbbench
 
-.PHONY: all build deps bench bench-loadgen test lint fuzz clean
+.PHONY: all build deps node-deps bench bench-loadgen test lint fuzz clean
 all: build
 
 build:
 	$(CARGO) build --release --workspace
 
-# System packages the strategies' manifests ask for ([requires] packages), installed when root.
+# Node packages some strategies pin (servers/<name>/package-lock.json), each installed into its
+# strategy's own directory (servers/<name>/node_modules), never globally; again only when the
+# lockfile changes.
+NODE_LOCKS := $(wildcard servers/*/package-lock.json)
+NODE_INSTALLS := $(NODE_LOCKS:package-lock.json=node_modules/.package-lock.json)
+
+# System packages the strategies' manifests ask for ([requires] packages, and npm for the Node
+# packages), installed when root; then the Node packages.
 deps: build
 	@pkgs="$$($(LBBENCH) packages)"; \
+	if [ -n "$(NODE_LOCKS)" ] && ! command -v npm >/dev/null; then pkgs="$${pkgs:+$$pkgs }npm"; fi; \
 	if [ -z "$$pkgs" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing $$pkgs"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs; \
 	else \
 		echo "not root: not installing $$pkgs; the strategies that need them will be skipped"; \
+	fi
+	@$(MAKE) --no-print-directory node-deps || \
+		echo "the Node packages did not install; the strategies that need them will be skipped"
+
+# Needs no root: what CI runs before the tests.
+node-deps: $(NODE_INSTALLS)
+
+servers/%/node_modules/.package-lock.json: servers/%/package-lock.json
+	@if command -v npm >/dev/null; then \
+		echo "installing servers/$*'s Node packages (npm ci)"; \
+		npm ci --prefix servers/$* --no-audit --no-fund --loglevel=error; \
+	else \
+		echo "npm not found: not installing servers/$*'s Node packages; the strategies that need them will be skipped"; \
 	fi
 
 bench: deps

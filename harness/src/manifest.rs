@@ -26,7 +26,7 @@ struct ManifestFile {
     build: Option<String>,
     start: String,
     /// A command whose first line of output names the version of the program the strategy
-    /// runs (e.g. "nginx -v"), recorded in results.json.
+    /// runs (e.g. "nginx -v"), recorded in results.json. May use `{dir}`, `{bin}`, `{root}`, params.
     version: Option<String>,
     #[serde(default)]
     env: BTreeMap<String, String>,
@@ -54,6 +54,9 @@ pub struct Requires {
     pub programs: Vec<String>,
     /// Debian packages that provide `programs`, installed by `make bench` when root.
     pub packages: Vec<String>,
+    /// Files that must exist, e.g. what `make deps` installs into the strategy's directory
+    /// (`{dir}/node_modules/...`). May use `{dir}`, `{bin}`, `{root}`, params.
+    pub files: Vec<String>,
 }
 
 /// One runnable strategy (a manifest, or one variant of it).
@@ -180,7 +183,7 @@ pub fn parse(text: &str, path: &Path, layout: &Layout) -> Result<Vec<Strategy>, 
         params: BTreeMap::new(),
         requires: file.requires,
     };
-    let strategies = if file.variants.is_empty() {
+    let mut strategies = if file.variants.is_empty() {
         vec![base]
     } else {
         let mut names: Vec<&str> = Vec::new();
@@ -200,8 +203,9 @@ pub fn parse(text: &str, path: &Path, layout: &Layout) -> Result<Vec<Strategy>, 
             })
             .collect()
     };
-    for s in &strategies {
+    for s in &mut strategies {
         s.check(layout).map_err(invalid)?;
+        s.fill_fixed(layout).map_err(invalid)?;
     }
     Ok(strategies)
 }
@@ -227,24 +231,43 @@ impl Strategy {
         Ok(())
     }
 
-    fn vars(&self, slot: &Slot, layout: &Layout) -> BTreeMap<String, String> {
+    /// The placeholders that are the same in every cell: the variant's params, `{dir}`, `{bin}`
+    /// and `{root}`.
+    fn fixed_vars(&self, layout: &Layout) -> BTreeMap<String, String> {
         let mut vars: BTreeMap<String, String> = self.params.clone();
         let path = |p: &Path| p.display().to_string();
-        let values = [
-            slot.workers.to_string(),
-            slot.port.to_string(),
-            slot.cpus.clone(),
-            slot.host.clone(),
-            path(&slot.run_dir),
-            slot.stop_grace_ms.to_string(),
-            path(&self.dir),
-            path(&layout.bin),
-            path(&layout.root),
+        for (k, v) in [("dir", &self.dir), ("bin", &layout.bin), ("root", &layout.root)] {
+            vars.insert(k.to_string(), path(v));
+        }
+        vars
+    }
+
+    fn vars(&self, slot: &Slot, layout: &Layout) -> BTreeMap<String, String> {
+        let mut vars = self.fixed_vars(layout);
+        let per_cell = [
+            ("workers", slot.workers.to_string()),
+            ("port", slot.port.to_string()),
+            ("cpus", slot.cpus.clone()),
+            ("host", slot.host.clone()),
+            ("run_dir", slot.run_dir.display().to_string()),
+            ("stop_grace_ms", slot.stop_grace_ms.to_string()),
         ];
-        for (k, v) in PLACEHOLDERS.iter().zip(values) {
+        for (k, v) in per_cell {
             vars.insert(k.to_string(), v);
         }
         vars
+    }
+
+    /// Fills the placeholders of `version` and `requires.files`, which name no cell.
+    fn fill_fixed(&mut self, layout: &Layout) -> Result<(), String> {
+        let vars = self.fixed_vars(layout);
+        if let Some(v) = &self.version {
+            self.version = Some(render(v, &vars).map_err(|e| format!("version: {e}"))?);
+        }
+        for f in &mut self.requires.files {
+            *f = render(f, &vars).map_err(|e| format!("requires.files: {e}"))?;
+        }
+        Ok(())
     }
 
     /// The start command with every placeholder filled in.
@@ -278,6 +301,7 @@ impl Strategy {
         if self.requires.root && !is_root {
             return Some("needs root (for a private network namespace); run lbbench as root".into());
         }
+        let mut reasons = Vec::new();
         let missing: Vec<&str> = self
             .requires
             .programs
@@ -285,17 +309,30 @@ impl Strategy {
             .map(String::as_str)
             .filter(|p| which(p).is_none())
             .collect();
-        if missing.is_empty() {
-            return None;
+        if !missing.is_empty() {
+            let mut reason = format!("needs {} on PATH", missing.join(", "));
+            if !self.requires.packages.is_empty() {
+                reason += &format!(
+                    " (Debian packages: {}; `make bench` installs them when run as root)",
+                    self.requires.packages.join(" ")
+                );
+            }
+            reasons.push(reason);
         }
-        let mut reason = format!("needs {} on PATH", missing.join(", "));
-        if !self.requires.packages.is_empty() {
-            reason += &format!(
-                " (Debian packages: {}; `make bench` installs them when run as root)",
-                self.requires.packages.join(" ")
-            );
+        let absent: Vec<&str> = self
+            .requires
+            .files
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !Path::new(f).exists())
+            .collect();
+        if !absent.is_empty() {
+            reasons.push(format!(
+                "needs {} (run `make deps`: it installs what the strategies pin in their own directories)",
+                absent.join(", ")
+            ));
         }
-        Some(reason)
+        (!reasons.is_empty()).then(|| reasons.join("; "))
     }
 }
 

@@ -152,3 +152,54 @@ fn discovery_finds_every_directory_and_refuses_duplicates() {
     let err = discover(dir.path(), &layout()).unwrap_err().to_string();
     assert!(err.contains("declared twice"), "{err}");
 }
+
+#[test]
+fn every_documented_placeholder_is_filled() {
+    let s = &parse(GOOD, Path::new("/repo/servers/demo/strategy.toml"), &layout()).unwrap()[0];
+    let vars = s.vars(&slot(), &layout());
+    let mut documented = PLACEHOLDERS.to_vec();
+    documented.sort_unstable();
+    assert_eq!(vars.keys().collect::<Vec<_>>(), documented);
+}
+
+#[test]
+fn required_files_and_version_name_the_strategy_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join(MANIFEST);
+    let text = "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\nversion = \"cat {dir}/VERSION\"\n[requires]\nfiles = [\"{dir}/node_modules/.bin/tool\"]\n";
+    let s = &parse(text, &manifest, &layout()).unwrap()[0];
+    let tool = dir.path().join("node_modules/.bin/tool");
+    assert_eq!(s.requires.files, [tool.display().to_string()]);
+    assert_eq!(
+        s.version.as_deref(),
+        Some(format!("cat {}/VERSION", dir.path().display()).as_str())
+    );
+    let why = s.unavailable(true).unwrap();
+    assert!(
+        why.contains(&tool.display().to_string()) && why.contains("make deps"),
+        "{why}"
+    );
+    std::fs::create_dir_all(tool.parent().unwrap()).unwrap();
+    std::fs::write(&tool, "").unwrap();
+    assert_eq!(s.unavailable(true), None);
+}
+
+#[test]
+fn required_files_may_not_name_a_cell() {
+    let text = "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\nfiles = [\"{run_dir}/f\"]\n";
+    let err = parse(text, Path::new("servers/x/strategy.toml"), &layout())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("requires.files") && err.contains("{run_dir}") && err.contains("{dir}"),
+        "{err}"
+    );
+    let err = parse(
+        "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\nfile = []\n",
+        Path::new("servers/x/strategy.toml"),
+        &layout(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("`files`"), "{err}");
+}

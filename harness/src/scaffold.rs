@@ -66,11 +66,18 @@ fn replace_word(line: &str, from: &str, to: &str) -> String {
     out + rest
 }
 
+/// What `make deps` installs into a strategy's directory: the copy gets its own install, as a
+/// copied one (links into itself) would not work.
+const INSTALLED: &str = "node_modules";
+
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let dest = to.join(entry.file_name());
+        if entry.file_name() == INSTALLED {
+            continue;
+        }
         if entry.file_type()?.is_dir() {
             copy_dir(&entry.path(), &dest)?;
         } else {
@@ -96,6 +103,7 @@ mod tests {
         .unwrap();
         std::fs::write(from.join("rust/Cargo.toml"), "[package]\nname = \"lbproxy\"\n").unwrap();
         std::fs::write(from.join("rust/src/main.rs"), "fn main() {}").unwrap();
+        std::fs::create_dir_all(from.join("node_modules/x")).unwrap();
         copy_strategy(&from, &dir.path().join("mine"), "mine").unwrap();
         let m = std::fs::read_to_string(dir.path().join("mine").join(MANIFEST)).unwrap();
         assert_eq!(
@@ -105,6 +113,10 @@ mod tests {
         let c = std::fs::read_to_string(dir.path().join("mine/rust/Cargo.toml")).unwrap();
         assert_eq!(c, "[package]\nname = \"mine\"\n");
         assert!(dir.path().join("mine/rust/src/main.rs").is_file());
+        assert!(
+            !dir.path().join("mine/node_modules").exists(),
+            "`make deps` installs the copy's own"
+        );
         assert!(
             copy_strategy(&from, &dir.path().join("mine"), "mine").is_err(),
             "no overwrite"

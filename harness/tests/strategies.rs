@@ -26,8 +26,17 @@ ready_timeout = "15s"
 stop_grace = "2s"
 "#;
 
-/// Strategies whose processes are not all ours: front programs with workers of their own.
-const FRONTS: [&str; 5] = ["nginx", "haproxy", "node-cluster-rr", "iptables-nth", "proxy-l7"];
+/// Strategies whose processes are not all ours: front programs with workers of their own (PM2's
+/// daemon among them).
+const FRONTS: [&str; 7] = [
+    "nginx",
+    "haproxy",
+    "node-cluster-rr",
+    "node-cluster-express-rr",
+    "pm2-cluster",
+    "iptables-nth",
+    "proxy-l7",
+];
 
 fn main() {
     let bin = all_debug_bins();

@@ -1,59 +1,36 @@
-// The program lbbench descends from: Node's cluster module forks N workers that each run
-// http.createServer on one shared port. The primary spreads connections by
+// The program lbbench descends from: Node's cluster module forks N workers (worker.js) that each
+// run http.createServer on one shared port. The primary spreads connections by
 // NODE_CLUSTER_SCHED_POLICY: "rr" (it accepts and hands each connection to the next worker) or
 // "none" (workers accept on the shared listening handle themselves).
 //
-// Usage: node cluster.js --workers N --port P [--host H]
+// Usage: node cluster.js --workers N --port P [--host H] [--app MODULE]
+// (the workers get the same arguments; see worker.js for --app).
 'use strict';
 const cluster = require('node:cluster');
-const http = require('node:http');
+const path = require('node:path');
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+const i = process.argv.indexOf('--workers');
+const workers = Number.parseInt(i > 0 ? process.argv[i + 1] : '2', 10);
+if (!(workers >= 1)) {
+  console.error('usage: node cluster.js --workers N --port P [--host H] [--app MODULE]');
+  process.exit(2);
 }
 
-const workers = Number.parseInt(option('workers', '2'), 10);
-const port = Number.parseInt(option('port', '8080'), 10);
-const host = option('host', '127.0.0.1');
-
-if (cluster.isPrimary) {
-  if (!(workers >= 1) || !(port >= 0)) {
-    console.error('usage: node cluster.js --workers N --port P [--host H]');
-    process.exit(2);
-  }
-  let stopping = false;
-  for (let i = 0; i < workers; i++) cluster.fork({ WORKER_ID: String(i) });
-  // Like the Rust strategies: a worker dying is a failure, not something to paper over.
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
-    console.error(`worker ${worker.process.pid} exited (${signal || code}); stopping`);
-    stopping = true;
-    for (const w of Object.values(cluster.workers)) w.process.kill('SIGTERM');
-    process.exit(1);
-  });
-  const stop = () => {
-    stopping = true;
-    for (const w of Object.values(cluster.workers)) w.process.kill('SIGTERM');
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-} else {
-  const id = process.env.WORKER_ID;
-  const body = 'Hello World';
-  const headers = {
-    'Content-Type': 'text/plain',
-    'Content-Length': Buffer.byteLength(body),
-    'X-Worker': id,
-  };
-  http
-    .createServer((req, res) => {
-      res.writeHead(200, headers);
-      res.end(body);
-    })
-    .listen(port, host, () => {
-      // lbbench's convention: worker k announces it is serving by its process name.
-      process.title = `lbbench-w${id}`;
-    });
-}
+cluster.setupPrimary({ exec: path.join(__dirname, 'worker.js') });
+let stopping = false;
+for (let k = 0; k < workers; k++) cluster.fork({ WORKER_ID: String(k) });
+// Like the Rust strategies: a worker dying is a failure, not something to paper over.
+cluster.on('exit', (worker, code, signal) => {
+  if (stopping) return;
+  console.error(`worker ${worker.process.pid} exited (${signal || code}); stopping`);
+  stopping = true;
+  for (const w of Object.values(cluster.workers)) w.process.kill('SIGTERM');
+  process.exit(1);
+});
+const stop = () => {
+  stopping = true;
+  for (const w of Object.values(cluster.workers)) w.process.kill('SIGTERM');
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

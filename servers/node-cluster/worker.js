@@ -1,0 +1,44 @@
+// One Hello World worker: an HTTP server on the shared port answering every request with
+// 200 "Hello World" and X-Worker: its index (0..N-1, stable for its life).
+//
+// Forked by cluster.js (its index in WORKER_ID), or run by PM2 in cluster mode (instance index in
+// NODE_APP_INSTANCE). With --app MODULE the requests go to MODULE's listener instead (e.g. an
+// Express app): MODULE exports (id, body) => an http request listener.
+//
+// Usage: node worker.js --port P [--host H] [--app MODULE]
+'use strict';
+const http = require('node:http');
+const path = require('node:path');
+
+function option(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const port = Number.parseInt(option('port', '8080'), 10);
+const host = option('host', '127.0.0.1');
+const app = option('app');
+const id = process.env.WORKER_ID ?? process.env.NODE_APP_INSTANCE;
+if (id === undefined || !(port >= 0)) {
+  console.error('usage: node worker.js --port P [--host H] [--app MODULE], under cluster.js or PM2 cluster mode');
+  process.exit(2);
+}
+
+const body = 'Hello World';
+function hello(id, body) {
+  const headers = {
+    'Content-Type': 'text/plain',
+    'Content-Length': Buffer.byteLength(body),
+    'X-Worker': id,
+  };
+  return (req, res) => {
+    res.writeHead(200, headers);
+    res.end(body);
+  };
+}
+
+const listener = app ? require(path.resolve(app))(id, body) : hello(id, body);
+http.createServer(listener).listen(port, host, () => {
+  // lbbench's convention: worker k announces it is serving by its process name.
+  process.title = `lbbench-w${id}`;
+});
