@@ -31,7 +31,7 @@ fn words(s: &str, url: &str) -> Vec<String> {
         .collect()
 }
 
-const CLIENTS: [Client; 7] = [
+const CLIENTS: [Client; 8] = [
     Client {
         name: "ab",
         program: "ab",
@@ -74,6 +74,23 @@ const CLIENTS: [Client; 7] = [
         package: "curl",
         argv: |u| curl("--http1.1 -H Connection:close", u),
         check: |out| curl_runs(out, &[1, 1]),
+    },
+    Client {
+        // Not a tool's protocol check but the service-time convention, through every strategy:
+        // 30 ms of blocking and 20 ms of CPU take at least that long, a malformed spec gets 400.
+        name: "service_time",
+        program: "curl",
+        package: "curl",
+        argv: |u| {
+            let mut a = curl_timed();
+            a.extend([
+                format!("{u}?block=30ms"),
+                format!("{u}?cpu=20ms"),
+                format!("{u}?cpu=lots"),
+            ]);
+            a
+        },
+        check: service_time,
     },
     Client {
         name: "wrk",
@@ -186,6 +203,33 @@ fn against(bin: &Path, strategy: &str, argv: fn(&str) -> Vec<String>, check: fn(
     );
     if let Err(why) = check(&text) {
         panic!("{strategy}: {}: {why}\n{text}", client.join(" "));
+    }
+}
+
+/// curl printing "<status> <seconds>" for each of three URLs (one `-o` per URL drops its body).
+fn curl_timed() -> Vec<String> {
+    let mut a: Vec<String> = ["curl", "-sS", "--max-time", "10", "-w", "%{http_code} %{time_total}\n"]
+        .map(String::from)
+        .to_vec();
+    for _ in 0..3 {
+        a.extend(["-o".to_string(), "/dev/null".to_string()]);
+    }
+    a
+}
+
+fn service_time(out: &str) -> Result<(), String> {
+    let runs: Vec<(u16, f64)> = out
+        .lines()
+        .filter_map(|l| {
+            let (code, secs) = l.split_once(' ')?;
+            Some((code.parse().ok()?, secs.trim().parse().ok()?))
+        })
+        .collect();
+    match runs.as_slice() {
+        [(200, block), (200, cpu), (400, _)] if *block >= 0.030 && *cpu >= 0.020 => Ok(()),
+        _ => Err(format!(
+            "want 200 after ≥ 30 ms, 200 after ≥ 20 ms, then 400; got {runs:?}"
+        )),
     }
 }
 

@@ -37,7 +37,8 @@ function hello(id, body) {
   };
 }
 
-const listener = app ? require(path.resolve(app))(id, body) : hello(id, body);
+const withWork = require('./work.js');
+const listener = withWork(id, app ? require(path.resolve(app))(id, body) : hello(id, body));
 http.createServer(listener).listen(port, host, () => {
   // lbbench's convention: worker k announces it is serving by its process name.
   process.title = `lbbench-w${id}`;

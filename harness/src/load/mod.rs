@@ -173,14 +173,16 @@ fn client_thread(plan: &Shared, conns: Range<usize>, total: usize, cpu: Option<u
         let offset = plan
             .interval
             .map_or(Duration::ZERO, |i| i.mul_f64(c as f64 / total as f64));
-        handles.push(local.spawn_local(async move {
-            conn::run(&plan, &stats, schedule.as_ref().map(|s| (s, id)), offset).await
-        }));
+        handles
+            .push(local.spawn_local(async move {
+                conn::run(&plan, &stats, schedule.as_ref().map(|s| (s, id)), offset).await
+            }));
     }
     // Every connection loop ends by itself at `plan.end`; the pacing task is dropped then.
     rt.block_on(local.run_until(async {
         for h in handles {
-            h.await.map_err(|e| anyhow::anyhow!("a connection task failed: {e}"))??;
+            h.await
+                .map_err(|e| anyhow::anyhow!("a connection task failed: {e}"))??;
         }
         Ok::<_, anyhow::Error>(())
     }))?;

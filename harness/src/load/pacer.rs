@@ -90,7 +90,14 @@ impl Schedule {
             },
         };
         // SAFETY: arms our own timerfd with a valid itimerspec.
-        let r = unsafe { libc::timerfd_settime(self.timer.as_raw_fd(), libc::TFD_TIMER_ABSTIME, &spec, std::ptr::null_mut()) };
+        let r = unsafe {
+            libc::timerfd_settime(
+                self.timer.as_raw_fd(),
+                libc::TFD_TIMER_ABSTIME,
+                &spec,
+                std::ptr::null_mut(),
+            )
+        };
         if r < 0 {
             return Err(io::Error::last_os_error());
         }

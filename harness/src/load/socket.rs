@@ -87,8 +87,12 @@ impl Conn {
     /// A non-blocking socket with its connect started. On loopback the handshake is usually done
     /// by the time the request is written, so nothing waits for it unless it must.
     fn open(addr: SocketAddr) -> Result<AsyncFd<TcpStream>, Failure> {
-        let s = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking(), Some(Protocol::TCP))
-            .map_err(connect_failure)?;
+        let s = Socket::new(
+            Domain::for_address(addr),
+            Type::STREAM.nonblocking(),
+            Some(Protocol::TCP),
+        )
+        .map_err(connect_failure)?;
         match s.connect(&addr.into()) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
