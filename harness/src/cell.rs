@@ -2,13 +2,14 @@
 //! (`lbbench cell`, spec on stdin, result on stdout) so that, as root, it lives in namespaces of
 //! its own and everything it started dies with it.
 
-use crate::config::{self, Workload};
+use crate::config;
 use crate::cpu::{self, Bottleneck, CpuReport};
 use crate::load::{self, LoadReport};
 use crate::manifest::Launch;
 use crate::report::Fairness;
 use crate::sandbox;
 use crate::server::Server;
+use crate::workload::{Workload, WorkloadSpec};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -23,6 +24,8 @@ pub struct CellSpec {
     pub strategy: String,
     pub cores: usize,
     pub workload: Workload,
+    /// What that workload asks for.
+    pub workload_spec: WorkloadSpec,
     pub repeat: usize,
     pub workers: usize,
     pub launch: Launch,
@@ -191,7 +194,7 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
     Ok(CellResult {
         strategy: spec.strategy.clone(),
         cores: spec.cores,
-        workload: spec.workload,
+        workload: spec.workload.clone(),
         repeat: spec.repeat,
         workers: spec.workers,
         server_cpus: spec.server_cpus.clone(),
@@ -234,14 +237,15 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPo
     let closed = load::LoadOptions {
         addr: ([127, 0, 0, 1], spec.port).into(),
         host: format!("127.0.0.1:{}", spec.port),
-        path: "/".into(),
-        connections: spec.load.connections,
+        path: spec.workload_spec.path(),
+        connections: spec.workload_spec.connections.unwrap_or(spec.load.connections),
         threads,
         cpus: spec.client_cpus.clone(),
         duration: spec.load.duration,
         warmup: spec.load.warmup,
         timeout: spec.load.request_timeout,
-        keepalive: spec.workload == Workload::Keepalive,
+        keepalive: spec.workload_spec.keepalive(),
+        pipeline: spec.workload_spec.pipeline,
         rate: None,
     };
     let report = measured_run(spec, &closed)?;
@@ -264,6 +268,8 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPo
         .map(|&fraction| {
             let opts = load::LoadOptions {
                 rate: Some(fraction * report.load.rps),
+                // An offered rate is of requests, one at a time.
+                pipeline: 1,
                 duration: spec.load.open_loop_duration,
                 ..closed.clone()
             };

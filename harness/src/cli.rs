@@ -81,6 +81,10 @@ pub struct LoadArgs {
     /// A new connection per request (sends Connection: close).
     #[arg(long)]
     pub close: bool,
+    /// Requests each connection sends back to back before reading the answers (keep-alive,
+    /// closed loop).
+    #[arg(long, default_value_t = 1)]
+    pub pipeline: usize,
     /// Client threads, each its own single-threaded runtime [default: one per allowed CPU].
     #[arg(short = 't', long)]
     pub threads: Option<usize>,

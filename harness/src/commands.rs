@@ -151,6 +151,7 @@ pub fn load(args: LoadArgs) -> Result<()> {
         warmup: args.warmup,
         timeout: args.timeout,
         keepalive: !args.close,
+        pipeline: args.pipeline,
         rate: args.rate,
     };
     let report = load::run(&opts)?;

@@ -1,6 +1,9 @@
 //! The benchmark profile (`configs/*.toml`): what to sweep and how hard to push.
 
+pub use crate::workload::Workload;
+use crate::workload::{self, WorkloadSpec};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -15,6 +18,9 @@ pub struct Config {
     pub server: ServerConfig,
     #[serde(default)]
     pub output: OutputConfig,
+    /// Workloads beyond the built-in `keepalive` and `close`, by name.
+    #[serde(default)]
+    pub workloads: BTreeMap<String, WorkloadSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -49,24 +55,6 @@ impl Smt {
         match self {
             Smt::OneThread => "one-thread",
             Smt::AllThreads => "all-threads",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "lowercase")]
-pub enum Workload {
-    /// Persistent connections, many requests each.
-    Keepalive,
-    /// A new connection per request.
-    Close,
-}
-
-impl Workload {
-    pub fn name(self) -> &'static str {
-        match self {
-            Workload::Keepalive => "keepalive",
-            Workload::Close => "close",
         }
     }
 }
@@ -114,7 +102,7 @@ impl Default for SweepConfig {
         SweepConfig {
             strategies: Vec::new(),
             cores: vec![1, 2],
-            workloads: vec![Workload::Keepalive, Workload::Close],
+            workloads: vec!["keepalive".into(), "close".into()],
             workers_per_core: 1,
             repeats: 1,
             smt: Smt::OneThread,
@@ -162,6 +150,11 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// What workload `name` asks for: defined in the profile, or built in.
+    pub fn workload(&self, name: &Workload) -> Option<WorkloadSpec> {
+        workload::resolve(name.name(), &self.workloads)
+    }
+
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let p = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -192,6 +185,20 @@ impl Config {
         }
         if s.workloads.is_empty() {
             return Err("sweep.workloads must not be empty: use \"keepalive\" and/or \"close\"".into());
+        }
+        for name in &s.workloads {
+            if self.workload(name).is_none() {
+                let mut known = vec!["keepalive".to_string(), "close".to_string()];
+                known.extend(self.workloads.keys().cloned());
+                return Err(format!(
+                    "sweep.workloads: unknown workload {:?}; known: {} (define more as [workloads.<name>])",
+                    name.name(),
+                    known.join(", ")
+                ));
+            }
+        }
+        for (name, spec) in &self.workloads {
+            spec.check(name)?;
         }
         if s.repeats == 0 || s.workers_per_core == 0 {
             return Err("sweep.repeats and sweep.workers_per_core must be at least 1".into());
@@ -282,7 +289,26 @@ mod tests {
         let err = Config::parse("[sweep]\nworkloads = [\"open\"]\n", "x.toml")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("`keepalive`") && err.contains("`close`"), "{err}");
+        assert!(
+            err.contains("unknown workload \"open\"") && err.contains("keepalive, close"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn named_workloads_are_defined_checked_and_resolved() {
+        let text = "[sweep]\nworkloads = [\"keepalive\", \"slow\"]\n[workloads.slow]\nconnection = \"close\"\nblock = \"bimodal:0.01:20ms\"\n";
+        let c = Config::parse(text, "x.toml").unwrap();
+        let slow = c.workload(&"slow".into()).unwrap();
+        assert_eq!(slow.path(), "/?block=bimodal:0.01:20ms");
+        assert!(!slow.keepalive());
+        assert!(c.workload(&"keepalive".into()).unwrap().keepalive());
+        let bad = text.replace("20ms", "20 ms");
+        let err = Config::parse(&bad, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("workloads.slow.block"), "{err}");
+        let typo = "[workloads.slow]\nconection = \"close\"\n";
+        let err = Config::parse(typo, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("did you mean `connection`?"), "{err}");
     }
 
     #[test]

@@ -14,3 +14,4 @@ pub mod scaffold;
 pub mod serve;
 pub mod server;
 pub mod topology;
+pub mod workload;

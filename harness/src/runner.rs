@@ -145,13 +145,13 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
     }
     let mut jobs = Vec::new();
     for &cores in &sweep.cores {
-        for &workload in &sweep.workloads {
+        for workload in &sweep.workloads {
             for repeat in 0..sweep.repeats {
                 for strategy in strategies {
                     jobs.push(Job {
                         strategy,
                         cores,
-                        workload,
+                        workload: workload.clone(),
                         repeat,
                     });
                 }
@@ -172,7 +172,7 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
                 results.failures.push(Failure {
                     strategy: job.strategy.name.clone(),
                     cores: job.cores,
-                    workload: job.workload,
+                    workload: job.workload.clone(),
                     repeat: job.repeat,
                     error: format!("{e:#}"),
                 });
@@ -212,7 +212,11 @@ fn measure(plan: &Setup, job: &Job, isolated: bool) -> Result<cell::CellResult> 
     let spec = CellSpec {
         strategy: job.strategy.name.clone(),
         cores: job.cores,
-        workload: job.workload,
+        workload: job.workload.clone(),
+        workload_spec: plan
+            .config
+            .workload(&job.workload)
+            .context("the profile's workloads were checked when it was read")?,
         repeat: job.repeat,
         workers,
         launch,

@@ -61,6 +61,7 @@ fn options(port: u16, path: &str, server_cpu: usize, client_cpu: usize) -> (Load
         warmup: Duration::from_millis(300),
         timeout: Duration::from_secs(5),
         keepalive: true,
+        pipeline: 1,
         rate: None,
     };
     (o, vec![server_cpu])

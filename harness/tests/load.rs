@@ -21,6 +21,7 @@ fn options(port: u16, keepalive: bool) -> LoadOptions {
         warmup: Duration::ZERO,
         timeout: Duration::from_secs(2),
         keepalive,
+        pipeline: 1,
         rate: None,
     }
 }
@@ -293,4 +294,28 @@ fn without_stalls_the_correction_adds_exactly_the_send_lag() {
         "corrected mean {corrected} µs, uncorrected {uncorrected} + lag {lag}: {r:?}"
     );
     assert_eq!(r.rate_reached, Some(true), "{r:?}");
+}
+
+#[test]
+fn pipelined_sends_are_counted_one_request_at_a_time() {
+    let (port, served) = counting_server();
+    let r = run(&LoadOptions {
+        pipeline: 8,
+        ..options(port, true)
+    })
+    .unwrap();
+    assert_accounted(&r);
+    assert_eq!(r.errors, 0, "{:?}", r.error_kinds);
+    assert!(r.requests > 100, "{r:?}");
+    assert_eq!(r.sent % 8, 0, "whole batches of 8: {r:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    let served = served.load(Ordering::SeqCst);
+    assert!(served >= r.requests && served <= r.sent, "server wrote {served}: {r:?}");
+    let refused = run(&LoadOptions {
+        pipeline: 8,
+        rate: Some(1000.0),
+        ..options(port, true)
+    })
+    .unwrap_err();
+    assert!(refused.to_string().contains("closed loop"), "{refused}");
 }

@@ -37,6 +37,7 @@ fn an_idle_client_is_not_flagged() {
         warmup: Duration::from_millis(200),
         timeout: Duration::from_secs(2),
         keepalive: true,
+        pipeline: 1,
         rate: Some(200.0),
     })
     .unwrap();

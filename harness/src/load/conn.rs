@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 #[derive(Clone)]
 pub struct Shared {
     pub addr: SocketAddr,
-    /// Built once; every request is these bytes.
+    /// Built once; every send is these bytes: `pipeline` requests back to back.
     pub request: Vec<u8>,
+    /// Requests per send (closed loop, keep-alive); 1 otherwise.
+    pub pipeline: usize,
     pub keepalive: bool,
     /// Open loop: time between one connection's intended sends.
     pub interval: Option<Duration>,
@@ -33,7 +35,7 @@ pub struct Shared {
     pub timeout: Duration,
 }
 
-/// One request's timing.
+/// One send's timing (of one request, or of a pipelined batch).
 struct Attempt {
     /// When it should have left (open loop) or left (closed loop).
     intended: Instant,
@@ -41,6 +43,23 @@ struct Attempt {
     measured: bool,
     deadline: Instant,
 }
+
+/// What the connection does after a send.
+#[derive(PartialEq, Eq)]
+enum Next {
+    /// Send again on the same connection.
+    Keep,
+    /// Open a new connection for the next send.
+    Reconnect,
+    /// The connect itself failed: pause briefly, then reconnect.
+    Backoff,
+}
+
+/// A request's wait ran into its deadline.
+#[derive(Debug, Clone, Copy)]
+struct TimedOut;
+
+type Outcome = Result<Result<Response, ErrorKind>, TimedOut>;
 
 /// Sends requests until `plan.end`, recording those due in the window. Open loop: this is
 /// connection `id` of its thread's `schedule`, its sends staggered by `offset` against the
@@ -80,17 +99,7 @@ pub async fn run(
             measured: intended >= plan.measure_from,
             deadline: (sent_at + plan.timeout).min(plan.end),
         };
-        let outcome = tokio::time::timeout_at(a.deadline.into(), conn.exchange(plan.addr, &plan.request)).await;
-        let outcome = match outcome {
-            Ok(Err(Failure::Fatal(f))) => return Err(std::io::Error::other(f.to_string())),
-            Ok(Err(Failure::Error(kind))) => Ok(Err(kind)),
-            Ok(Ok(r)) => Ok(Ok(r)),
-            Err(elapsed) => Err(elapsed),
-        };
-        let next = record(plan, &mut stats.borrow_mut(), &outcome, &conn.buf, &a);
-        if let Ok(Ok(r)) = &outcome {
-            conn.consume(r.len);
-        }
+        let next = exchange(plan, &mut conn, stats, &a).await?;
         match next {
             Next::Reconnect => conn.reset(),
             Next::Backoff => {
@@ -100,6 +109,71 @@ pub async fn run(
             }
             Next::Keep => {}
         }
+    }
+}
+
+/// Fails the run on an error no retry can cure; otherwise turns a failure into an error kind.
+fn curable<T>(r: Result<T, Failure>) -> std::io::Result<Result<T, ErrorKind>> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(Failure::Error(kind)) => Ok(Err(kind)),
+        Err(Failure::Fatal(f)) => Err(std::io::Error::other(f.to_string())),
+    }
+}
+
+/// One send (`plan.pipeline` requests) and its responses, each booked as it comes in.
+async fn exchange(plan: &Shared, conn: &mut Conn, stats: &RefCell<ThreadStats>, a: &Attempt) -> std::io::Result<Next> {
+    let deadline = tokio::time::Instant::from_std(a.deadline);
+    if a.measured {
+        let mut st = stats.borrow_mut();
+        st.sent += plan.pipeline as u64;
+        st.lag(micros(a.sent_at - a.intended));
+    }
+    let sent = match tokio::time::timeout_at(deadline, conn.send_request(plan.addr, &plan.request)).await {
+        Ok(r) => curable(r)?,
+        Err(_) => {
+            let next = record(plan, &mut stats.borrow_mut(), &Err(TimedOut), &[], a);
+            book_rest(plan, stats, a, plan.pipeline - 1, &Err(TimedOut));
+            return Ok(next);
+        }
+    };
+    if let Err(kind) = sent {
+        for _ in 0..plan.pipeline {
+            record(plan, &mut stats.borrow_mut(), &Ok(Err(kind)), &[], a);
+        }
+        return Ok(if kind == ErrorKind::Connect {
+            Next::Backoff
+        } else {
+            Next::Reconnect
+        });
+    }
+    for answered in 0..plan.pipeline {
+        let outcome: Outcome = match tokio::time::timeout_at(deadline, conn.receive()).await {
+            Ok(r) => Ok(curable(r)?),
+            Err(_) => Err(TimedOut),
+        };
+        let next = record(plan, &mut stats.borrow_mut(), &outcome, &conn.buf, a);
+        if let Ok(Ok(r)) = &outcome {
+            conn.consume(r.len);
+        }
+        let rest = plan.pipeline - answered - 1;
+        if next != Next::Keep || rest == 0 {
+            // The connection ends here: requests of the batch still unanswered never will be.
+            let cut_short: Outcome = match outcome {
+                Err(TimedOut) => Err(TimedOut),
+                _ => Ok(Err(ErrorKind::Reset)),
+            };
+            book_rest(plan, stats, a, rest, &cut_short);
+            return Ok(next);
+        }
+    }
+    Ok(Next::Keep)
+}
+
+/// Books the `n` requests of a batch left unanswered when its connection ended.
+fn book_rest(plan: &Shared, stats: &RefCell<ThreadStats>, a: &Attempt, n: usize, outcome: &Outcome) {
+    for _ in 0..n {
+        record(plan, &mut stats.borrow_mut(), outcome, &[], a);
     }
 }
 
@@ -115,28 +189,8 @@ fn book_unsent(plan: &Shared, st: &mut ThreadStats, first: Instant, every: Durat
     }
 }
 
-/// What the connection does after an exchange.
-enum Next {
-    /// Send the next request on the same connection.
-    Keep,
-    /// Open a new connection for the next request.
-    Reconnect,
-    /// The connect itself failed: pause briefly, then reconnect.
-    Backoff,
-}
-
-/// Books one exchange into `st` (only if it was due in the measured window).
-fn record(
-    plan: &Shared,
-    st: &mut ThreadStats,
-    outcome: &Result<Result<Response, ErrorKind>, tokio::time::error::Elapsed>,
-    buf: &[u8],
-    a: &Attempt,
-) -> Next {
-    if a.measured {
-        st.sent += 1;
-        st.lag(micros(a.sent_at - a.intended));
-    }
+/// Books one request's outcome into `st` (only if it was due in the measured window).
+fn record(plan: &Shared, st: &mut ThreadStats, outcome: &Outcome, buf: &[u8], a: &Attempt) -> Next {
     match outcome {
         Ok(Ok(r)) => {
             if a.measured {
@@ -164,7 +218,7 @@ fn record(
                 Next::Reconnect
             }
         }
-        Err(_elapsed) => {
+        Err(TimedOut) => {
             if a.measured {
                 if a.deadline == plan.end && a.sent_at + plan.timeout > plan.end {
                     // Open loop: it has waited at least this long, and would carry the largest

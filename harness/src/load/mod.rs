@@ -34,14 +34,20 @@ pub struct LoadOptions {
     pub warmup: Duration,
     pub timeout: Duration,
     pub keepalive: bool,
+    /// Requests each connection sends back to back before reading the answers (keep-alive,
+    /// closed loop only); 1: one at a time.
+    pub pipeline: usize,
     /// Open loop: total requests per second over all connections; None: closed loop.
     pub rate: Option<f64>,
 }
 
 impl LoadOptions {
+    /// The bytes of one send: `pipeline` requests back to back.
     fn request(&self) -> Vec<u8> {
         let close = if self.keepalive { "" } else { "Connection: close\r\n" };
-        format!("GET {} HTTP/1.1\r\nHost: {}\r\n{close}\r\n", self.path, self.host).into_bytes()
+        format!("GET {} HTTP/1.1\r\nHost: {}\r\n{close}\r\n", self.path, self.host)
+            .repeat(self.pipeline)
+            .into_bytes()
     }
 }
 
@@ -55,6 +61,11 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
 /// CPUs' busy time over the window is in the report.
 pub fn run_observed<T>(opts: &LoadOptions, mut observe: impl FnMut() -> T) -> Result<(LoadReport, [T; 2])> {
     anyhow::ensure!(opts.connections >= 1, "give at least one connection (-c 1)");
+    anyhow::ensure!(opts.pipeline >= 1, "the pipeline depth is at least 1");
+    anyhow::ensure!(
+        opts.pipeline == 1 || (opts.keepalive && opts.rate.is_none()),
+        "pipelining needs keep-alive connections and a closed loop (no --rate)"
+    );
     raise_open_files(opts.connections)?;
     let threads = opts.threads.clamp(1, opts.connections.max(1));
     let interval = match opts.rate {
@@ -75,6 +86,7 @@ pub fn run_observed<T>(opts: &LoadOptions, mut observe: impl FnMut() -> T) -> Re
     let plan = Shared {
         addr: opts.addr,
         request: opts.request(),
+        pipeline: opts.pipeline,
         keepalive: opts.keepalive,
         interval,
         begin,

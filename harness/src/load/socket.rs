@@ -129,8 +129,8 @@ impl Conn {
         Ok(())
     }
 
-    /// Sends the request (connecting first if needed) and reads until a whole response is in.
-    pub async fn exchange(&mut self, addr: SocketAddr, request: &[u8]) -> Result<Response, Failure> {
+    /// Sends `request` (one or several pipelined requests), connecting first if needed.
+    pub async fn send_request(&mut self, addr: SocketAddr, request: &[u8]) -> Result<(), Failure> {
         if self.sock.is_none() {
             self.sock = Some(Self::open(addr)?);
             self.connected = false;
@@ -140,13 +140,22 @@ impl Conn {
         // The answer cannot have come before the request left: forget any readiness left from
         // the last response, so the read below waits for the kernel's word instead of trying,
         // failing and then waiting (one system call saved per request). A close stays seen.
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(Ok(mut ready)) = fd.poll_read_ready(cx) {
-                ready.clear_ready_matching(Ready::READABLE);
-            }
-            Poll::Ready(())
-        })
-        .await;
+        // Unless an earlier response is still buffered: then the answers are already coming.
+        if self.filled == 0 {
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(Ok(mut ready)) = fd.poll_read_ready(cx) {
+                    ready.clear_ready_matching(Ready::READABLE);
+                }
+                Poll::Ready(())
+            })
+            .await;
+        }
+        Ok(())
+    }
+
+    /// Reads until the next whole response is at the front of the buffer.
+    pub async fn receive(&mut self) -> Result<Response, Failure> {
+        let fd = self.sock.as_ref().expect("a request was sent");
         loop {
             let parsed = response::parse(&self.buf[..self.filled], false, false);
             if let Some(r) = parsed.map_err(|_| Failure::Error(ErrorKind::Protocol))? {

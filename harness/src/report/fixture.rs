@@ -120,7 +120,7 @@ pub fn results() -> Results {
                 cells.push(CellResult {
                     strategy: strategy.to_string(),
                     cores,
-                    workload: Workload::Keepalive,
+                    workload: "keepalive".into(),
                     repeat,
                     workers: cores,
                     server_cpus: (0..cores).collect(),
@@ -203,6 +203,7 @@ pub fn results() -> Results {
             load: Default::default(),
             server: Default::default(),
             output: Default::default(),
+            workloads: Default::default(),
         },
         skipped: vec![Skipped {
             strategy: "gamma".into(),

@@ -123,7 +123,7 @@ fn point(runs: &[&CellResult]) -> Point {
     Point {
         strategy: m.strategy.clone(),
         cores: m.cores,
-        workload: m.workload,
+        workload: m.workload.clone(),
         runs: runs.len(),
         rps: m.load.rps,
         p50_us: m.load.latency_us.p50 as f64,
@@ -163,11 +163,15 @@ impl Results {
         names
     }
 
+    /// Workloads in the order they first appear (the profile's order).
     pub fn workloads(&self) -> Vec<Workload> {
-        let mut w: Vec<Workload> = self.cells.iter().map(|c| c.workload).collect();
-        w.sort();
-        w.dedup();
-        w
+        let mut names: Vec<Workload> = Vec::new();
+        for c in &self.cells {
+            if !names.contains(&c.workload) {
+                names.push(c.workload.clone());
+            }
+        }
+        names
     }
 
     /// Every open-loop step of every cell (latency under load), in cell order.
@@ -178,7 +182,7 @@ impl Results {
                 c.open_loop.iter().map(move |o| LoadPoint {
                     strategy: c.strategy.clone(),
                     cores: c.cores,
-                    workload: c.workload,
+                    workload: c.workload.clone(),
                     fraction: o.fraction,
                     target_rps: o.load.target_rps.unwrap_or(0.0),
                     p99_us: o.load.latency_us.p99 as f64,
@@ -191,22 +195,18 @@ impl Results {
 
     /// One point per (strategy, cores, workload), ordered by workload, strategy, cores.
     pub fn points(&self) -> Vec<Point> {
-        let order = self.strategies();
-        let mut keys: Vec<(Workload, usize, usize)> = Vec::new();
-        for c in &self.cells {
-            let s = order.iter().position(|n| n == &c.strategy).unwrap_or(0);
-            if !keys.contains(&(c.workload, s, c.cores)) {
-                keys.push((c.workload, s, c.cores));
-            }
-        }
+        let (strategies, workloads) = (self.strategies(), self.workloads());
+        let place = |c: &CellResult| {
+            let w = workloads.iter().position(|w| w == &c.workload).unwrap_or(0);
+            let s = strategies.iter().position(|n| n == &c.strategy).unwrap_or(0);
+            (w, s, c.cores)
+        };
+        let mut keys: Vec<(usize, usize, usize)> = self.cells.iter().map(place).collect();
         keys.sort();
+        keys.dedup();
         keys.into_iter()
-            .map(|(workload, s, cores)| {
-                let runs: Vec<&CellResult> = self
-                    .cells
-                    .iter()
-                    .filter(|c| c.workload == workload && c.strategy == order[s] && c.cores == cores)
-                    .collect();
+            .map(|key| {
+                let runs: Vec<&CellResult> = self.cells.iter().filter(|c| place(c) == key).collect();
                 point(&runs)
             })
             .collect()

@@ -33,9 +33,14 @@ pub struct Verdict {
 /// One verdict per metric for every (workload, cores) with at least one point.
 pub fn verdicts(results: &Results) -> Vec<Verdict> {
     let points = results.points();
-    let mut keys: Vec<(Workload, usize)> = points.iter().map(|p| (p.workload, p.cores)).collect();
-    keys.sort();
-    keys.dedup();
+    // Points come ordered by workload (the profile's order), then strategy, then cores.
+    let mut keys: Vec<(Workload, usize)> = Vec::new();
+    for p in &points {
+        if !keys.contains(&(p.workload.clone(), p.cores)) {
+            keys.push((p.workload.clone(), p.cores));
+        }
+    }
+    keys.sort_by_key(|(w, c)| (results.workloads().iter().position(|x| x == w), *c));
     let mut out = Vec::new();
     for (workload, cores) in keys {
         let here: Vec<&Point> = points
@@ -43,7 +48,7 @@ pub fn verdicts(results: &Results) -> Vec<Verdict> {
             .filter(|p| p.workload == workload && p.cores == cores)
             .collect();
         for metric in [Metric::Throughput, Metric::P99] {
-            out.push(judge(&here, workload, cores, metric));
+            out.push(judge(&here, workload.clone(), cores, metric));
         }
     }
     out

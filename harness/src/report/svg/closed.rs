@@ -13,7 +13,7 @@ const NOTE: &str = "hollow: client and server shared CPUs · red cross: client s
 /// the run's description as subtitle; `draw` fills the body.
 fn closed_figure(
     results: &Results,
-    workload: Workload,
+    workload: &Workload,
     size: (u32, u32),
     what: &str,
     draw: impl FnOnce(&Root<'_>) -> Result<()>,
@@ -25,7 +25,7 @@ fn closed_figure(
 }
 
 /// Requests per second against server cores, a line per strategy. Higher is better.
-pub fn throughput(results: &Results, workload: Workload) -> Result<String> {
+pub fn throughput(results: &Results, workload: &Workload) -> Result<String> {
     closed_figure(results, workload, SIZE, "Throughput", |area| {
         let y = Axis {
             desc: "2xx responses per second (higher is better)",
@@ -38,7 +38,7 @@ pub fn throughput(results: &Results, workload: Workload) -> Result<String> {
 }
 
 /// p50 and p99 latency against server cores, a line per strategy, one panel each. Lower is better.
-pub fn latency(results: &Results, workload: Workload) -> Result<String> {
+pub fn latency(results: &Results, workload: &Workload) -> Result<String> {
     closed_figure(results, workload, WIDE, "Latency", |area| {
         let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
         let p50 = Axis {
@@ -60,7 +60,7 @@ pub fn latency(results: &Results, workload: Workload) -> Result<String> {
 
 /// Server CPU time per 2xx response against server cores. Lower is better; it stays meaningful
 /// when the client, not the server, limited the rate.
-pub fn cpu_per_request(results: &Results, workload: Workload) -> Result<String> {
+pub fn cpu_per_request(results: &Results, workload: &Workload) -> Result<String> {
     closed_figure(results, workload, SIZE, "Server CPU per request", |area| {
         let y = Axis {
             desc: "server CPU µs per 2xx response (lower is better)",
@@ -73,7 +73,7 @@ pub fn cpu_per_request(results: &Results, workload: Workload) -> Result<String> 
 }
 
 /// Jain's fairness index over the workers against server cores. 1 is even; 1/N, one worker took all.
-pub fn fairness(results: &Results, workload: Workload) -> Result<String> {
+pub fn fairness(results: &Results, workload: &Workload) -> Result<String> {
     closed_figure(results, workload, SIZE, "Fairness", |area| {
         let y = Axis {
             desc: "Jain's index over the workers' responses (1 = even)",
@@ -96,8 +96,8 @@ struct Axis<'a> {
 }
 
 /// One chart: a line per strategy through its points against server cores.
-fn panel(area: &Root<'_>, r: &Results, workload: Workload, caption: &str, y: &Axis) -> Result<()> {
-    let points: Vec<Point> = r.points().into_iter().filter(|p| p.workload == workload).collect();
+fn panel(area: &Root<'_>, r: &Results, workload: &Workload, caption: &str, y: &Axis) -> Result<()> {
+    let points: Vec<Point> = r.points().into_iter().filter(|p| &p.workload == workload).collect();
     let mut cores: Vec<i32> = points.iter().map(|p| p.cores as i32).collect();
     cores.sort_unstable();
     cores.dedup();

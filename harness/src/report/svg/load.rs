@@ -10,11 +10,11 @@ const NOTE: &str = "latency from each request's intended send time (lower is bet
 server shared CPUs · red cross: offered rate not reached";
 
 /// p99 latency against offered load, a line per strategy, one panel per core count.
-pub fn latency_vs_load(results: &Results, workload: Workload) -> Result<String> {
+pub fn latency_vs_load(results: &Results, workload: &Workload) -> Result<String> {
     let points: Vec<LoadPoint> = results
         .load_points()
         .into_iter()
-        .filter(|p| p.workload == workload)
+        .filter(|p| &p.workload == workload)
         .collect();
     let mut cores: Vec<usize> = points.iter().map(|p| p.cores).collect();
     cores.sort_unstable();

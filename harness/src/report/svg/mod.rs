@@ -108,19 +108,19 @@ impl Exporter for Svg {
         let mut files = Vec::new();
         for w in results.workloads() {
             let name = w.name();
-            files.push((format!("throughput-{name}.svg"), throughput(results, w)?));
-            files.push((format!("latency-{name}.svg"), latency(results, w)?));
-            files.push((format!("fairness-{name}.svg"), fairness(results, w)?));
+            files.push((format!("throughput-{name}.svg"), throughput(results, &w)?));
+            files.push((format!("latency-{name}.svg"), latency(results, &w)?));
+            files.push((format!("fairness-{name}.svg"), fairness(results, &w)?));
             if results
                 .points()
                 .iter()
                 .any(|p| p.workload == w && p.cpu_us_per_request.is_some())
             {
-                files.push((format!("cpu-per-request-{name}.svg"), cpu_per_request(results, w)?));
-                files.push((format!("cpu-split-{name}.svg"), cpu_split(results, w)?));
+                files.push((format!("cpu-per-request-{name}.svg"), cpu_per_request(results, &w)?));
+                files.push((format!("cpu-split-{name}.svg"), cpu_split(results, &w)?));
             }
             if results.load_points().iter().any(|p| p.workload == w) {
-                files.push((format!("latency-vs-load-{name}.svg"), latency_vs_load(results, w)?));
+                files.push((format!("latency-vs-load-{name}.svg"), latency_vs_load(results, &w)?));
             }
         }
         Ok(files.into_iter().map(|(n, svg)| (n, svg.into_bytes())).collect())

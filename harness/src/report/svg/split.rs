@@ -13,11 +13,11 @@ const NOTE: &str = "share of the strategy's CPU time by program, of the median-t
 const ROLES: [RGBColor; 3] = [RGBColor(0, 114, 178), RGBColor(230, 159, 0), RGBColor(0, 158, 115)];
 
 /// Horizontal bars, one per (strategy, cores) of `workload`, split by program.
-pub fn cpu_split(results: &Results, workload: Workload) -> Result<String> {
+pub fn cpu_split(results: &Results, workload: &Workload) -> Result<String> {
     let bars: Vec<Point> = results
         .points()
         .into_iter()
-        .filter(|p| p.workload == workload && !p.by_program.is_empty())
+        .filter(|p| &p.workload == workload && !p.by_program.is_empty())
         .collect();
     let height = (120 + 34 * bars.len() as u32).max(360);
     document((1100, height), |root| {
