@@ -2,6 +2,7 @@
 //! (`lbbench cell`, spec on stdin, result on stdout) so that, as root, it lives in namespaces of
 //! its own and everything it started dies with it.
 
+use crate::capacity::{self, Capacity, SloConfig};
 use crate::config;
 use crate::cpu::{self, Bottleneck, CpuReport};
 use crate::load::{self, LoadReport};
@@ -37,6 +38,9 @@ pub struct CellSpec {
     pub client_cpus: Vec<usize>,
     pub load: config::LoadConfig,
     pub server: config::ServerConfig,
+    /// The capacity search (first repeat only), when `slo.p99` is set.
+    #[serde(default)]
+    pub slo: SloConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -71,6 +75,9 @@ pub struct CellResult {
     /// Who limited the throughput: server, client, shared (same CPUs) or neither.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bottleneck: Option<Bottleneck>,
+    /// The highest open-loop rate meeting the latency objective (first repeat, when searched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Capacity>,
     #[serde(flatten)]
     pub load: LoadReport,
     /// Latency under load: open-loop runs at fractions of `load.rps`.
@@ -104,7 +111,12 @@ impl CellSpec {
         let (l, s) = (&self.load, &self.server);
         let closed = l.warmup + l.duration + l.request_timeout;
         let open = (l.warmup + l.open_loop_duration + l.request_timeout) * l.open_loop.len() as u32;
-        s.ready_timeout + closed + open + s.stop_grace * 2 + Duration::from_secs(30)
+        let search = if self.slo.p99.is_some() {
+            self.slo.time_limit(l.request_timeout)
+        } else {
+            Duration::ZERO
+        };
+        s.ready_timeout + closed + open + search + s.stop_grace * 2 + Duration::from_secs(30)
     }
 }
 
@@ -190,7 +202,7 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         .wait_ready(addr, spec.server.ready_timeout, spec.workers)
         .and_then(|ready| Ok((ready, measure(spec, &server)?)));
     server.stop(spec.server.stop_grace);
-    let (readiness, (report, open_loop)) = measured?;
+    let (readiness, (report, open_loop, capacity)) = measured?;
     Ok(CellResult {
         strategy: spec.strategy.clone(),
         cores: spec.cores,
@@ -207,6 +219,7 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         fairness: Fairness::of(&report.load.per_worker, spec.workers),
         cpu: Some(report.cpu),
         bottleneck: Some(report.bottleneck),
+        capacity,
         load: report.load,
         open_loop,
     })
@@ -228,8 +241,9 @@ fn measured_run(spec: &CellSpec, opts: &load::LoadOptions) -> Result<Measured> {
     Ok(Measured { load, cpu, bottleneck })
 }
 
-/// The closed-loop maximum, then (first repeat only) the open-loop steps at fractions of it.
-fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPoint>)> {
+/// The closed-loop maximum, then (first repeat only) the open-loop steps at fractions of it and
+/// the capacity under the latency objective.
+fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPoint>, Option<Capacity>)> {
     let threads = match spec.load.client_threads {
         0 => spec.client_cpus.len(),
         n => n,
@@ -283,5 +297,27 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPo
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok((report, open_loop))
+    let capacity = match spec.slo.p99 {
+        Some(target) if spec.repeat == 0 => {
+            let probe = |rate: f64| {
+                let opts = load::LoadOptions {
+                    rate: Some(rate),
+                    pipeline: 1,
+                    duration: spec.slo.step,
+                    warmup: spec.slo.warmup,
+                    ..closed.clone()
+                };
+                let l = load::run(&opts)?;
+                Ok((l.latency_us.p99, l.failed_share(), l.rate_reached.unwrap_or(false)))
+            };
+            Some(capacity::search(
+                &spec.slo,
+                target.as_micros() as u64,
+                report.load.rps,
+                probe,
+            )?)
+        }
+        _ => None,
+    };
+    Ok((report, open_loop, capacity))
 }

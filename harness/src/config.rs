@@ -1,5 +1,6 @@
 //! The benchmark profile (`configs/*.toml`): what to sweep and how hard to push.
 
+pub use crate::capacity::SloConfig;
 pub use crate::workload::Workload;
 use crate::workload::{self, WorkloadSpec};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,9 @@ pub struct Config {
     /// Workloads beyond the built-in `keepalive` and `close`, by name.
     #[serde(default)]
     pub workloads: BTreeMap<String, WorkloadSpec>,
+    /// Capacity under a latency objective (off unless `slo.p99` is set).
+    #[serde(default)]
+    pub slo: SloConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -200,6 +204,7 @@ impl Config {
         for (name, spec) in &self.workloads {
             spec.check(name)?;
         }
+        self.slo.check()?;
         if s.repeats == 0 || s.workers_per_core == 0 {
             return Err("sweep.repeats and sweep.workers_per_core must be at least 1".into());
         }

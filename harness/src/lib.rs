@@ -1,3 +1,4 @@
+pub mod capacity;
 pub mod cell;
 pub mod cli;
 pub mod commands;

@@ -7,7 +7,8 @@ pub const HEADER: &str = "strategy,cores,workload,repeat,workers,connections,dur
 p50_us,p90_us,p99_us,p999_us,max_us,errors,errors_connect,errors_reset,errors_timeout,errors_protocol,\
 non_2xx,in_flight_at_end,per_worker,shared_cpus,isolated,client_cpu_busy,client_saturated,\
 ok,not_sent_in_time,jain,max_share,min_share,readiness,started_at,\
-server_cpu_us_per_request,server_cpu_util,server_user_s,server_system_s,client_cpu_util,bottleneck,cpu_by_program";
+server_cpu_us_per_request,server_cpu_util,server_user_s,server_system_s,client_cpu_util,bottleneck,cpu_by_program,\
+capacity_rps,capacity_target_p99_us,workload_path";
 
 pub struct Csv;
 
@@ -26,7 +27,7 @@ pub fn render(results: &Results) -> String {
         let (lat, e) = (&l.latency_us, &l.error_kinds);
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{:.3},{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{},{},{},{:.4},{:.4},{:.4},{},{},{},{},{},{},{:.3},{},{}",
+            "{},{},{},{},{},{},{:.3},{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{},{},{},{:.4},{:.4},{:.4},{},{},{},{},{},{},{:.3},{},{},{},{},{}",
             c.strategy,
             c.cores,
             c.workload.name(),
@@ -73,7 +74,10 @@ pub fn render(results: &Results) -> String {
                     .map(|p| format!("{}:{:.4}", p.program, p.cpu_s))
                     .collect::<Vec<_>>()
                     .join(";")
-            })
+            }),
+            c.capacity.as_ref().and_then(|k| k.rps).map_or(String::new(), |r| format!("{r:.1}")),
+            c.capacity.as_ref().map_or(String::new(), |k| k.target_p99_us.to_string()),
+            results.config.workload(&c.workload).map_or(String::new(), |w| w.path())
         );
     }
     out

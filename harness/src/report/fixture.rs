@@ -139,6 +139,12 @@ pub fn results() -> Results {
                         min_share: 0.5,
                     },
                     cpu: Some(cpu(20.0 * (s + 1) as f64, rps, cores)),
+                    capacity: (repeat == 0).then(|| crate::capacity::Capacity {
+                        target_p99_us: 10_000,
+                        rps: Some(800.0 * (s + 1) as f64 * cores as f64),
+                        at_least: false,
+                        probes: Vec::new(),
+                    }),
                     bottleneck: Some(match (cores, s) {
                         (2, _) => Bottleneck::Shared,
                         (_, 1) => Bottleneck::Client,
@@ -204,6 +210,7 @@ pub fn results() -> Results {
             server: Default::default(),
             output: Default::default(),
             workloads: Default::default(),
+            slo: Default::default(),
         },
         skipped: vec![Skipped {
             strategy: "gamma".into(),

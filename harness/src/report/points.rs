@@ -73,6 +73,9 @@ pub struct Point {
     pub bottleneck: Option<Bottleneck>,
     /// The median run's CPU time by program.
     pub by_program: Vec<ProgramCpu>,
+    /// Capacity under the latency objective (searched in the first run), and whether the
+    /// search hit its ceiling without a miss ("at least").
+    pub capacity: Option<(f64, bool)>,
 }
 
 impl Point {
@@ -148,6 +151,10 @@ fn point(runs: &[&CellResult]) -> Point {
         }),
         bottleneck: m.bottleneck,
         by_program: m.cpu.as_ref().map(|c| c.by_program.clone()).unwrap_or_default(),
+        capacity: runs
+            .iter()
+            .find_map(|c| c.capacity.as_ref())
+            .map(|c| (c.rps.unwrap_or(0.0), c.at_least)),
     }
 }
 

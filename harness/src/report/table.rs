@@ -60,6 +60,7 @@ pub fn rows(results: &Results) -> (Vec<&'static str>, Vec<Vec<String>>) {
         "per-worker %",
         "cpu µs/req",
         "bottleneck",
+        "capacity req/s",
         "notes",
     ];
     let rows = results.points().into_iter().map(|p| row(&p)).collect();
@@ -110,6 +111,11 @@ fn row(p: &Point) -> Vec<String> {
         shares(&p.per_worker),
         p.cpu_us_per_request.map_or("-".into(), |c| format!("{c:.1}")),
         p.bottleneck.map_or("-", |b| b.name()).to_string(),
+        match p.capacity {
+            Some((rps, true)) => format!("≥ {rps:.0}"),
+            Some((rps, false)) => format!("{rps:.0}"),
+            None => "-".into(),
+        },
         notes.join("; "),
     ]
 }

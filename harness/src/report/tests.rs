@@ -157,6 +157,7 @@ fn svgs_are_written_with_titles_axes_and_legend() {
             "fairness-keepalive.svg",
             "cpu-per-request-keepalive.svg",
             "cpu-split-keepalive.svg",
+            "capacity-keepalive.svg",
             "latency-vs-load-keepalive.svg"
         ]
     );

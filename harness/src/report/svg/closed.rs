@@ -72,6 +72,27 @@ pub fn cpu_per_request(results: &Results, workload: &Workload) -> Result<String>
     })
 }
 
+/// Capacity under the latency objective against server cores. Higher is better.
+pub fn capacity(results: &Results, workload: &Workload) -> Result<String> {
+    let target = results.config.slo.p99.map(|d| format!("{d:?}")).unwrap_or_default();
+    let desc = format!("highest rate with corrected p99 ≤ {target} (higher is better)");
+    closed_figure(
+        results,
+        workload,
+        SIZE,
+        "Capacity under the latency objective",
+        |area| {
+            let y = Axis {
+                desc: &desc,
+                value: &|p| p.capacity.map_or(0.0, |(rps, _)| rps),
+                range: &|_| None,
+                top: None,
+            };
+            panel(area, results, workload, "", &y)
+        },
+    )
+}
+
 /// Jain's fairness index over the workers against server cores. 1 is even; 1/N, one worker took all.
 pub fn fairness(results: &Results, workload: &Workload) -> Result<String> {
     closed_figure(results, workload, SIZE, "Fairness", |area| {

@@ -6,7 +6,7 @@ mod closed;
 mod load;
 mod split;
 
-pub use closed::{cpu_per_request, fairness, latency, throughput};
+pub use closed::{capacity, cpu_per_request, fairness, latency, throughput};
 pub use load::latency_vs_load;
 pub use split::cpu_split;
 
@@ -118,6 +118,9 @@ impl Exporter for Svg {
             {
                 files.push((format!("cpu-per-request-{name}.svg"), cpu_per_request(results, &w)?));
                 files.push((format!("cpu-split-{name}.svg"), cpu_split(results, &w)?));
+            }
+            if results.points().iter().any(|p| p.workload == w && p.capacity.is_some()) {
+                files.push((format!("capacity-{name}.svg"), capacity(results, &w)?));
             }
             if results.load_points().iter().any(|p| p.workload == w) {
                 files.push((format!("latency-vs-load-{name}.svg"), latency_vs_load(results, &w)?));

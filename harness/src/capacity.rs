@@ -1,0 +1,197 @@
+//! Capacity under a latency objective: the highest open-loop rate a strategy sustains with its
+//! corrected p99 under a target and almost no failures — what users want to know, rather than
+//! the closed-loop maximum. Found like Envoy Nighthawk's adaptive load controller: rates doubled
+//! from a start until one misses, then halved into the gap, bounded in steps.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SloConfig {
+    /// The target: corrected p99 at most this. None: no capacity search.
+    #[serde(with = "humantime_serde")]
+    pub p99: Option<Duration>,
+    /// At most this share of requests may get non-2xx or fail.
+    pub max_failed: f64,
+    /// Measured window of each probe.
+    #[serde(with = "humantime_serde")]
+    pub step: Duration,
+    /// Load before each probe's window.
+    #[serde(with = "humantime_serde")]
+    pub warmup: Duration,
+    /// At most this many probes per cell.
+    pub max_steps: usize,
+    /// The first probe, as a fraction of the cell's closed-loop maximum.
+    pub start: f64,
+    /// Stop halving once the gap between a rate that meets the target and one that misses is
+    /// this fraction of the first.
+    pub precision: f64,
+}
+
+impl Default for SloConfig {
+    fn default() -> Self {
+        SloConfig {
+            p99: None,
+            max_failed: 0.001,
+            step: Duration::from_secs(1),
+            warmup: Duration::from_millis(300),
+            max_steps: 8,
+            start: 0.25,
+            precision: 0.05,
+        }
+    }
+}
+
+impl SloConfig {
+    pub fn check(&self) -> Result<(), String> {
+        if self.p99.is_some_and(|p| p.is_zero()) {
+            return Err("slo.p99 must be positive, e.g. \"10ms\"".into());
+        }
+        if !(0.0..1.0).contains(&self.max_failed) {
+            return Err("slo.max_failed is a share of requests, in [0, 1), e.g. 0.001".into());
+        }
+        if self.max_steps < 2 || self.step.is_zero() {
+            return Err("slo.max_steps must be at least 2 and slo.step positive".into());
+        }
+        if !(self.start > 0.0 && self.start <= 2.0) || !(self.precision > 0.0 && self.precision < 1.0) {
+            return Err("slo.start is a fraction of the closed-loop maximum in (0, 2]; slo.precision in (0, 1)".into());
+        }
+        Ok(())
+    }
+
+    /// The longest a search can take.
+    pub fn time_limit(&self, request_timeout: Duration) -> Duration {
+        (self.warmup + self.step + request_timeout) * self.max_steps as u32
+    }
+}
+
+/// One probe: an open-loop run at `rate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    pub rate: f64,
+    pub p99_us: u64,
+    pub failed_share: f64,
+    pub rate_reached: bool,
+    /// Met the target: rate reached, p99 and failures within bounds.
+    pub ok: bool,
+}
+
+/// The outcome of a search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capacity {
+    pub target_p99_us: u64,
+    /// The highest probed rate that met the target; None when none did.
+    pub rps: Option<f64>,
+    /// The search stopped at its upper bound (twice the closed-loop maximum) without a miss.
+    pub at_least: bool,
+    pub probes: Vec<Probe>,
+}
+
+/// Searches with `probe(rate)` (one open-loop run, judged by the caller's measurements).
+pub fn search(
+    slo: &SloConfig,
+    target_p99_us: u64,
+    closed_rps: f64,
+    mut probe: impl FnMut(f64) -> anyhow::Result<(u64, f64, bool)>,
+) -> anyhow::Result<Capacity> {
+    let mut probes: Vec<Probe> = Vec::new();
+    let mut run = |rate: f64, probes: &mut Vec<Probe>| -> anyhow::Result<bool> {
+        let (p99_us, failed_share, rate_reached) = probe(rate)?;
+        let ok = rate_reached && p99_us <= target_p99_us && failed_share <= slo.max_failed;
+        probes.push(Probe {
+            rate,
+            p99_us,
+            failed_share,
+            rate_reached,
+            ok,
+        });
+        Ok(ok)
+    };
+    let ceiling = (2.0 * closed_rps).max(2.0);
+    let floor = 1.0;
+    let (mut good, mut bad): (Option<f64>, Option<f64>) = (None, None);
+    let mut rate = (closed_rps * slo.start).clamp(floor, ceiling);
+    // Up (or down) by factors of two until the target is crossed.
+    while probes.len() < slo.max_steps {
+        if run(rate, &mut probes)? {
+            good = Some(rate);
+            if bad.is_some() || rate >= ceiling {
+                break;
+            }
+            rate = (rate * 2.0).min(ceiling);
+        } else {
+            bad = Some(rate);
+            if good.is_some() || rate <= floor {
+                break;
+            }
+            rate = (rate / 2.0).max(floor);
+        }
+    }
+    // Then halve the gap.
+    while let (Some(g), Some(b)) = (good, bad) {
+        if probes.len() >= slo.max_steps || (b - g) <= slo.precision * g {
+            break;
+        }
+        let mid = (g + b) / 2.0;
+        if run(mid, &mut probes)? {
+            good = Some(mid);
+        } else {
+            bad = Some(mid);
+        }
+    }
+    Ok(Capacity {
+        target_p99_us,
+        rps: good,
+        at_least: bad.is_none() && good.is_some(),
+        probes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that meets a 10 ms p99 up to `capacity` req/s and misses above it.
+    fn server(capacity: f64) -> impl FnMut(f64) -> anyhow::Result<(u64, f64, bool)> {
+        move |rate| {
+            Ok(if rate <= capacity {
+                (2_000, 0.0, true)
+            } else {
+                (50_000, 0.0, true)
+            })
+        }
+    }
+
+    #[test]
+    fn the_search_brackets_a_known_capacity() {
+        let slo = SloConfig {
+            max_steps: 12,
+            ..SloConfig::default()
+        };
+        for capacity in [937.0, 180.0, 1_600.0] {
+            let c = search(&slo, 10_000, 1_000.0, server(capacity)).unwrap();
+            let found = c.rps.unwrap();
+            assert!(found <= capacity && found >= capacity * 0.95, "{capacity}: {c:?}");
+            assert!(c.probes.len() <= 12);
+        }
+    }
+
+    #[test]
+    fn bounds_are_said() {
+        let slo = SloConfig::default();
+        let all_good = search(&slo, 10_000, 1_000.0, server(1e9)).unwrap();
+        assert!(all_good.at_least && all_good.rps == Some(2_000.0), "{all_good:?}");
+        let none = search(&slo, 10_000, 1_000.0, server(0.0)).unwrap();
+        assert_eq!(none.rps, None);
+        assert!(none.probes.len() <= slo.max_steps);
+        let failing = search(&slo, 10_000, 1_000.0, |r| {
+            Ok((1_000, if r > 500.0 { 0.01 } else { 0.0 }, true))
+        })
+        .unwrap();
+        assert!(
+            failing.rps.unwrap() <= 500.0,
+            "failures count against the target: {failing:?}"
+        );
+    }
+}
