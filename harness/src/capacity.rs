@@ -54,7 +54,7 @@ impl SloConfig {
         if self.max_steps < 2 || self.step.is_zero() {
             return Err("slo.max_steps must be at least 2 and slo.step positive".into());
         }
-        if !(self.start > 0.0 && self.start <= 2.0) || !(self.precision > 0.0 && self.precision < 1.0) {
+        if !(self.start > 0.0 && self.start <= 2.0 && self.precision > 0.0 && self.precision < 1.0) {
             return Err("slo.start is a fraction of the closed-loop maximum in (0, 2]; slo.precision in (0, 1)".into());
         }
         Ok(())
