@@ -261,6 +261,7 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPo
         keepalive: spec.workload_spec.keepalive(),
         pipeline: spec.workload_spec.pipeline,
         rate: None,
+        interval: spec.load.interval,
     };
     let report = measured_run(spec, &closed)?;
     if report.load.requests == 0 {

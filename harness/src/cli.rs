@@ -98,9 +98,12 @@ pub struct LoadArgs {
     /// latency is measured from when each request was due (corrected for coordinated omission).
     #[arg(long)]
     pub rate: Option<f64>,
-    /// Print one JSON object instead of the text report.
+    /// Print one JSON object instead of the text report (with figures per interval: see --interval).
     #[arg(long)]
     pub json: bool,
+    /// Length of the intervals of the timeline in --json (2xx, errors, p50, p99 per interval).
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
 }
 
 #[derive(Args, Debug)]

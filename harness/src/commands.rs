@@ -153,6 +153,7 @@ pub fn load(args: LoadArgs) -> Result<()> {
         keepalive: !args.close,
         pipeline: args.pipeline,
         rate: args.rate,
+        interval: args.interval,
     };
     let report = load::run(&opts)?;
     if args.json {

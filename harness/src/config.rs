@@ -83,6 +83,9 @@ pub struct LoadConfig {
     /// Measured window of each open-loop step.
     #[serde(with = "humantime_serde")]
     pub open_loop_duration: Duration,
+    /// Length of the intervals of each run's timeline (figures per interval of the window).
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -124,6 +127,7 @@ impl Default for LoadConfig {
             client_threads: 0,
             open_loop: Vec::new(),
             open_loop_duration: Duration::from_secs(3),
+            interval: Duration::from_secs(1),
         }
     }
 }

@@ -62,6 +62,7 @@ fn options(port: u16, path: &str, server_cpu: usize, client_cpu: usize) -> (Load
         timeout: Duration::from_secs(5),
         keepalive: true,
         pipeline: 1,
+        interval: Duration::from_millis(100),
         rate: None,
     };
     (o, vec![server_cpu])

@@ -22,6 +22,7 @@ fn options(port: u16, keepalive: bool) -> LoadOptions {
         timeout: Duration::from_secs(2),
         keepalive,
         pipeline: 1,
+        interval: Duration::from_millis(100),
         rate: None,
     }
 }
@@ -276,6 +277,13 @@ fn open_loop_latency_shows_a_stall_that_uncorrected_latency_hides() {
         r.send_lag_us.unwrap().p99 >= 100_000,
         "requests left late after each stall: {r:?}"
     );
+    // The timeline shows when: every 100 ms interval is counted, and stalls leave intervals bare.
+    let t = r.timeline.as_ref().expect("a timeline");
+    assert_eq!(t.interval_ms, 100);
+    assert_eq!(t.ok.iter().sum::<u64>(), r.ok, "the intervals add up to the report");
+    let (quiet, busy) = (t.ok.iter().min().unwrap(), t.ok.iter().max().unwrap());
+    assert!(*quiet * 4 < *busy, "stalled intervals stand out: {:?}", t.ok);
+    assert!(t.p99_us.iter().max().unwrap() >= &100_000, "{:?}", t.p99_us);
 }
 
 #[test]

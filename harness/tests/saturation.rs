@@ -38,6 +38,7 @@ fn an_idle_client_is_not_flagged() {
         timeout: Duration::from_secs(2),
         keepalive: true,
         pipeline: 1,
+        interval: Duration::from_millis(100),
         rate: Some(200.0),
     })
     .unwrap();

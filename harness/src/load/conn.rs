@@ -23,6 +23,8 @@ pub struct Shared {
     pub request: Vec<u8>,
     /// Requests per send (closed loop, keep-alive); 1 otherwise.
     pub pipeline: usize,
+    /// The timeline's interval.
+    pub every: Duration,
     pub keepalive: bool,
     /// Open loop: time between one connection's intended sends.
     pub interval: Option<Duration>,
@@ -191,16 +193,12 @@ fn book_unsent(plan: &Shared, st: &mut ThreadStats, first: Instant, every: Durat
 
 /// Books one request's outcome into `st` (only if it was due in the measured window).
 fn record(plan: &Shared, st: &mut ThreadStats, outcome: &Outcome, buf: &[u8], a: &Attempt) -> Next {
+    let now = Instant::now();
     match outcome {
         Ok(Ok(r)) => {
             if a.measured {
                 let worker = r.worker.clone().map(|w| &buf[w]);
-                st.response(
-                    r.status,
-                    worker,
-                    micros(a.intended.elapsed()),
-                    micros(a.sent_at.elapsed()),
-                );
+                st.response(now, r.status, worker, micros(now - a.intended), micros(now - a.sent_at));
             }
             if r.close || !plan.keepalive {
                 Next::Reconnect
@@ -210,7 +208,7 @@ fn record(plan: &Shared, st: &mut ThreadStats, outcome: &Outcome, buf: &[u8], a:
         }
         Ok(Err(kind)) => {
             if a.measured {
-                st.error(*kind);
+                st.error(now, *kind);
             }
             if *kind == ErrorKind::Connect {
                 Next::Backoff
@@ -227,7 +225,7 @@ fn record(plan: &Shared, st: &mut ThreadStats, outcome: &Outcome, buf: &[u8], a:
                     st.unfinished(waited);
                 } else {
                     // Recorded at its timeout, as wrk2 does: a dropped request must not improve p99.
-                    st.timeout(micros(a.deadline - a.intended), micros(a.deadline - a.sent_at));
+                    st.timeout(now, micros(a.deadline - a.intended), micros(a.deadline - a.sent_at));
                 }
             }
             Next::Reconnect

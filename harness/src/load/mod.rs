@@ -10,6 +10,7 @@ pub mod stored;
 pub mod summary;
 pub mod target;
 pub mod text;
+pub mod timeline;
 
 use anyhow::{Context, Result};
 use conn::Shared;
@@ -39,6 +40,8 @@ pub struct LoadOptions {
     pub pipeline: usize,
     /// Open loop: total requests per second over all connections; None: closed loop.
     pub rate: Option<f64>,
+    /// Length of the intervals of the timeline (figures per interval of the window).
+    pub interval: Duration,
 }
 
 impl LoadOptions {
@@ -62,6 +65,10 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
 pub fn run_observed<T>(opts: &LoadOptions, mut observe: impl FnMut() -> T) -> Result<(LoadReport, [T; 2])> {
     anyhow::ensure!(opts.connections >= 1, "give at least one connection (-c 1)");
     anyhow::ensure!(opts.pipeline >= 1, "the pipeline depth is at least 1");
+    anyhow::ensure!(
+        opts.interval >= Duration::from_millis(10),
+        "timeline intervals are at least 10ms"
+    );
     anyhow::ensure!(
         opts.pipeline == 1 || (opts.keepalive && opts.rate.is_none()),
         "pipelining needs keep-alive connections and a closed loop (no --rate)"
@@ -87,6 +94,7 @@ pub fn run_observed<T>(opts: &LoadOptions, mut observe: impl FnMut() -> T) -> Re
         addr: opts.addr,
         request: opts.request(),
         pipeline: opts.pipeline,
+        every: opts.interval,
         keepalive: opts.keepalive,
         interval,
         begin,
@@ -164,7 +172,10 @@ fn client_thread(plan: &Shared, conns: Range<usize>, total: usize, cpu: Option<u
         .build()
         .context("client runtime")?;
     let plan = Rc::new(plan.clone());
-    let stats = Rc::new(RefCell::new(stats::ThreadStats::new(plan.interval.is_some())));
+    let timeline = timeline::Timeline::new(plan.measure_from, plan.every, plan.end - plan.measure_from);
+    let stats = Rc::new(RefCell::new(
+        stats::ThreadStats::new(plan.interval.is_some()).with_timeline(timeline),
+    ));
     let (wall, cpu0) = (Instant::now(), ThreadTime::now());
     let local = tokio::task::LocalSet::new();
     // Open loop: one timer for all of this thread's connections, driven by a task of its own.

@@ -2,8 +2,10 @@
 
 use super::stored::Stored;
 use super::summary::{ErrorCounts, LoadReport, Percentiles, RATE_REACHED, SATURATED};
+use super::timeline::{self, Timeline};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// Latency bounds of every histogram: 1 µs .. 60 s, 3 significant figures.
 pub fn histogram() -> Histogram<u64> {
@@ -40,6 +42,8 @@ pub struct ThreadStats {
     /// Share of wall time on a CPU or waiting in the run queue for one: near 1 when the thread
     /// never waited on the network, however much other processes took of its CPU.
     pub cpu_wanted: f64,
+    /// The same, interval by interval.
+    pub timeline: Option<Timeline>,
 }
 
 impl ThreadStats {
@@ -57,7 +61,14 @@ impl ThreadStats {
             per_worker: Vec::new(),
             cpu_busy: 0.0,
             cpu_wanted: 0.0,
+            timeline: None,
         }
+    }
+
+    /// Keeps interval figures too.
+    pub fn with_timeline(mut self, timeline: Timeline) -> Self {
+        self.timeline = Some(timeline);
+        self
     }
 
     /// Corrected and (open loop) uncorrected latency of one request.
@@ -68,9 +79,9 @@ impl ThreadStats {
         }
     }
 
-    /// A request that timed out: an error, recorded at its timeout.
-    pub fn timeout(&mut self, corrected: u64, uncorrected: u64) {
-        self.error(ErrorKind::Timeout);
+    /// A request that timed out at `at`: an error, recorded at its timeout.
+    pub fn timeout(&mut self, at: Instant, corrected: u64, uncorrected: u64) {
+        self.error(at, ErrorKind::Timeout);
         self.latencies(corrected, uncorrected);
     }
 
@@ -90,8 +101,11 @@ impl ThreadStats {
         self.latency.saturating_record(waited.max(1));
     }
 
-    /// A complete response, with its corrected and uncorrected latency.
-    pub fn response(&mut self, status: u16, worker: Option<&[u8]>, corrected: u64, uncorrected: u64) {
+    /// A complete response at `at`, with its corrected and uncorrected latency.
+    pub fn response(&mut self, at: Instant, status: u16, worker: Option<&[u8]>, corrected: u64, uncorrected: u64) {
+        if let Some(t) = &mut self.timeline {
+            t.response(at, status, worker, corrected);
+        }
         self.latencies(corrected, uncorrected);
         if (200..300).contains(&status) {
             self.ok += 1;
@@ -113,19 +127,17 @@ impl ThreadStats {
         }
     }
 
-    pub fn error(&mut self, kind: ErrorKind) {
-        let e = &mut self.errors;
-        match kind {
-            ErrorKind::Connect => e.connect += 1,
-            ErrorKind::Reset => e.reset += 1,
-            ErrorKind::Timeout => e.timeout += 1,
-            ErrorKind::Protocol => e.protocol += 1,
+    pub fn error(&mut self, at: Instant, kind: ErrorKind) {
+        if let Some(t) = &mut self.timeline {
+            t.error(at, kind);
         }
+        self.errors.add(kind);
     }
 }
 
 /// The collector: folds every thread's statistics into one report. `target_rps`: open loop.
-pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, target_rps: Option<f64>) -> LoadReport {
+pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, target_rps: Option<f64>) -> LoadReport {
+    let timelines: Vec<Timeline> = parts.iter_mut().filter_map(|t| t.timeline.take()).collect();
     let threads = parts.len();
     let mut wanted: f64 = 0.0;
     let mut latency = histogram();
@@ -155,6 +167,7 @@ pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, targe
         uncorrected_latency_us: None,
         send_lag_us: None,
         histograms: Default::default(),
+        timeline: timeline::merge(timelines),
     };
     for t in parts {
         latency.add(&t.latency).expect("histograms share bounds");
@@ -167,11 +180,7 @@ pub fn merge(parts: Vec<ThreadStats>, connections: usize, duration_s: f64, targe
         for (s, n) in t.non_2xx {
             *r.non_2xx.entry(s).or_default() += n;
         }
-        let (e, k) = (&mut r.error_kinds, t.errors);
-        e.connect += k.connect;
-        e.reset += k.reset;
-        e.timeout += k.timeout;
-        e.protocol += k.protocol;
+        r.error_kinds.add_all(&t.errors);
         r.in_flight_at_end += t.in_flight_at_end;
         r.not_sent_in_time += t.not_sent_in_time;
         for (w, n) in t.per_worker {
@@ -217,12 +226,13 @@ mod tests {
     fn merge_adds_counts_and_histograms() {
         let mut a = ThreadStats::new(false);
         a.sent = 3;
-        a.response(200, Some(b"0"), 100, 100);
-        a.response(200, Some(b"1"), 300, 300);
-        a.error(ErrorKind::Reset);
+        let now = Instant::now();
+        a.response(now, 200, Some(b"0"), 100, 100);
+        a.response(now, 200, Some(b"1"), 300, 300);
+        a.error(now, ErrorKind::Reset);
         let mut b = ThreadStats::new(false);
         b.sent = 2;
-        b.response(503, Some(b"1"), 200, 200);
+        b.response(now, 503, Some(b"1"), 200, 200);
         b.in_flight_at_end = 1;
         let r = merge(vec![a, b], 2, 2.0, None);
         assert_eq!(
@@ -261,7 +271,7 @@ mod tests {
         let mut t = ThreadStats::new(true);
         t.sent = 90;
         for _ in 0..90 {
-            t.response(200, None, 5000, 100);
+            t.response(Instant::now(), 200, None, 5000, 100);
             t.lag(4900);
         }
         let r = merge(vec![t], 1, 1.0, Some(100.0));

@@ -1,6 +1,7 @@
 //! The merged result of one load run, as stored in results.json and printed by `lbbench load`.
 
 use super::stored::Histograms;
+use super::timeline::TimelineReport;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -16,6 +17,23 @@ pub struct ErrorCounts {
 impl ErrorCounts {
     pub fn total(&self) -> u64 {
         self.connect + self.reset + self.timeout + self.protocol
+    }
+
+    pub fn add(&mut self, kind: super::stats::ErrorKind) {
+        use super::stats::ErrorKind;
+        match kind {
+            ErrorKind::Connect => self.connect += 1,
+            ErrorKind::Reset => self.reset += 1,
+            ErrorKind::Timeout => self.timeout += 1,
+            ErrorKind::Protocol => self.protocol += 1,
+        }
+    }
+
+    pub fn add_all(&mut self, other: &ErrorCounts) {
+        self.connect += other.connect;
+        self.reset += other.reset;
+        self.timeout += other.timeout;
+        self.protocol += other.protocol;
     }
 }
 
@@ -120,6 +138,9 @@ pub struct LoadReport {
     /// The histograms the percentiles above come from, whole.
     #[serde(default)]
     pub histograms: Histograms,
+    /// The same figures interval by interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<TimelineReport>,
 }
 
 /// JSON object keys are strings; a map with number keys (statuses, CPUs) is written with them and

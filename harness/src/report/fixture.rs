@@ -52,6 +52,7 @@ fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
                 }),
                 send_lag_us: Some(Percentiles::default()),
                 histograms: Default::default(),
+                timeline: None,
             },
         })
         .collect()
@@ -181,6 +182,7 @@ pub fn results() -> Results {
                         uncorrected_latency_us: None,
                         send_lag_us: None,
                         histograms: Default::default(),
+                        timeline: None,
                     },
                     open_loop: if repeat == 0 { open_loop(rps) } else { Vec::new() },
                 });

@@ -1,0 +1,191 @@
+//! Figures per interval of the measured window — 2xx, non-2xx, errors by kind, p50 and p99 of
+//! the responses completed in it, responses per worker — so a fault shows when it struck and how
+//! long recovery took. Each client thread keeps its own; the collector adds them up exactly.
+
+use super::stats::ErrorKind;
+use super::summary::ErrorCounts;
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Interval histograms: 1 µs .. 60 s at 2 significant figures (1 %), small enough to keep one
+/// per interval per thread.
+fn interval_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 2).expect("static histogram bounds are valid")
+}
+
+#[derive(Clone)]
+struct Slot {
+    ok: u64,
+    non_2xx: u64,
+    errors: ErrorCounts,
+    latency: Histogram<u64>,
+    per_worker: Vec<(Box<[u8]>, u64)>,
+}
+
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            ok: 0,
+            non_2xx: 0,
+            errors: ErrorCounts::default(),
+            latency: interval_histogram(),
+            per_worker: Vec::new(),
+        }
+    }
+}
+
+/// One thread's timeline.
+pub struct Timeline {
+    start: Instant,
+    every: Duration,
+    slots: Vec<Slot>,
+}
+
+impl Timeline {
+    /// Intervals of `every` from `start` (the window's opening) for `window`.
+    pub fn new(start: Instant, every: Duration, window: Duration) -> Timeline {
+        let n = window.as_nanos().div_ceil(every.as_nanos().max(1)).max(1) as usize;
+        Timeline {
+            start,
+            every,
+            slots: vec![Slot::new(); n],
+        }
+    }
+
+    /// The interval `at` falls in; the window's last instant belongs to its last interval.
+    fn slot(&mut self, at: Instant) -> Option<&mut Slot> {
+        let i = (at.checked_duration_since(self.start)?.as_nanos() / self.every.as_nanos().max(1)) as usize;
+        let last = self.slots.len() - 1;
+        self.slots.get_mut(i.min(last))
+    }
+
+    pub fn response(&mut self, at: Instant, status: u16, worker: Option<&[u8]>, latency_us: u64) {
+        let Some(s) = self.slot(at) else { return };
+        if (200..300).contains(&status) {
+            s.ok += 1;
+        } else {
+            s.non_2xx += 1;
+        }
+        s.latency.saturating_record(latency_us.max(1));
+        if let Some(w) = worker {
+            match s.per_worker.iter_mut().find(|(k, _)| &**k == w) {
+                Some((_, n)) => *n += 1,
+                None => s.per_worker.push((w.into(), 1)),
+            }
+        }
+    }
+
+    pub fn error(&mut self, at: Instant, kind: ErrorKind) {
+        if let Some(s) = self.slot(at) {
+            s.errors.add(kind);
+        }
+    }
+}
+
+/// The whole run's timeline, column by column (compact in results.json).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelineReport {
+    pub interval_ms: u64,
+    pub ok: Vec<u64>,
+    pub non_2xx: Vec<u64>,
+    pub errors: Vec<u64>,
+    pub errors_connect: Vec<u64>,
+    pub errors_reset: Vec<u64>,
+    pub errors_timeout: Vec<u64>,
+    pub errors_protocol: Vec<u64>,
+    /// Of the responses completed in each interval (0 when none).
+    pub p50_us: Vec<u64>,
+    pub p99_us: Vec<u64>,
+    /// Responses per worker per interval.
+    pub per_worker: BTreeMap<String, Vec<u64>>,
+}
+
+/// Adds the threads' timelines (same start and intervals) into one report.
+pub fn merge(parts: Vec<Timeline>) -> Option<TimelineReport> {
+    let mut parts = parts.into_iter();
+    let first = parts.next()?;
+    let every = first.every;
+    let mut slots = first.slots;
+    for t in parts {
+        for (mine, theirs) in slots.iter_mut().zip(t.slots) {
+            mine.ok += theirs.ok;
+            mine.non_2xx += theirs.non_2xx;
+            mine.errors.add_all(&theirs.errors);
+            mine.latency
+                .add(&theirs.latency)
+                .expect("interval histograms share bounds");
+            for (w, n) in theirs.per_worker {
+                match mine.per_worker.iter_mut().find(|(k, _)| *k == w) {
+                    Some((_, m)) => *m += n,
+                    None => mine.per_worker.push((w, n)),
+                }
+            }
+        }
+    }
+    let mut r = TimelineReport {
+        interval_ms: every.as_millis() as u64,
+        ..TimelineReport::default()
+    };
+    let q = |h: &Histogram<u64>, q: f64| if h.is_empty() { 0 } else { h.value_at_quantile(q) };
+    let workers: Vec<String> = {
+        let mut w: Vec<String> = slots
+            .iter()
+            .flat_map(|s| {
+                s.per_worker
+                    .iter()
+                    .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+            })
+            .collect();
+        w.sort();
+        w.dedup();
+        w
+    };
+    for s in &slots {
+        r.ok.push(s.ok);
+        r.non_2xx.push(s.non_2xx);
+        r.errors.push(s.errors.total());
+        r.errors_connect.push(s.errors.connect);
+        r.errors_reset.push(s.errors.reset);
+        r.errors_timeout.push(s.errors.timeout);
+        r.errors_protocol.push(s.errors.protocol);
+        r.p50_us.push(q(&s.latency, 0.5));
+        r.p99_us.push(q(&s.latency, 0.99));
+        for w in &workers {
+            let n = s
+                .per_worker
+                .iter()
+                .find(|(k, _)| String::from_utf8_lossy(k) == w.as_str())
+                .map_or(0, |(_, n)| *n);
+            r.per_worker.entry(w.clone()).or_default().push(n);
+        }
+    }
+    Some(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_are_filled_and_merged() {
+        let start = Instant::now();
+        let ms = Duration::from_millis;
+        let mut a = Timeline::new(start, ms(100), ms(300));
+        let mut b = Timeline::new(start, ms(100), ms(300));
+        a.response(start + ms(10), 200, Some(b"0"), 100);
+        a.response(start + ms(150), 503, Some(b"1"), 5_000);
+        b.response(start + ms(20), 200, Some(b"1"), 300);
+        b.error(start + ms(250), ErrorKind::Reset);
+        a.response(start + ms(300), 200, None, 1);
+        let r = merge(vec![a, b]).unwrap();
+        assert_eq!(r.interval_ms, 100);
+        assert_eq!(r.ok, [2, 0, 1], "the window's end is in its last interval");
+        assert_eq!(r.non_2xx, [0, 1, 0]);
+        assert_eq!(r.errors_reset, [0, 0, 1]);
+        assert_eq!(r.per_worker["0"], [1, 0, 0]);
+        assert_eq!(r.per_worker["1"], [1, 1, 0]);
+        assert!(r.p99_us[1] >= 4_950 && r.p50_us[0] >= 99, "{r:?}");
+    }
+}
