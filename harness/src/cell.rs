@@ -78,6 +78,9 @@ pub struct CellResult {
     /// The highest open-loop rate meeting the latency objective (first repeat, when searched).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<Capacity>,
+    /// Where the cell's time went.
+    #[serde(default)]
+    pub timings: Timings,
     #[serde(flatten)]
     pub load: LoadReport,
     /// Latency under load: open-loop runs at fractions of `load.rps`.
@@ -196,12 +199,19 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         sandbox::enter(&mut launch)?;
     }
     let log = spec.run_dir.join("server.log");
+    let mut timings = Timings::default();
+    let mut lap = Lap(Instant::now());
     let mut server = Server::spawn(&launch, &spec.cwd, &spec.server_cpus, log)?;
     let addr = ([127, 0, 0, 1], spec.port).into();
     let measured = server
         .wait_ready(addr, spec.server.ready_timeout, spec.workers)
-        .and_then(|ready| Ok((ready, measure(spec, &server)?)));
+        .and_then(|ready| {
+            timings.ready_s = lap.next();
+            Ok((ready, measure(spec, &server, &mut timings, &mut lap)?))
+        });
+    lap.next();
     server.stop(spec.server.stop_grace);
+    timings.stop_s = lap.next();
     let (readiness, (report, open_loop, capacity)) = measured?;
     Ok(CellResult {
         strategy: spec.strategy.clone(),
@@ -220,9 +230,38 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         cpu: Some(report.cpu),
         bottleneck: Some(report.bottleneck),
         capacity,
+        timings,
         load: report.load,
         open_loop,
     })
+}
+
+/// Seconds each phase of a cell took: where the time of a sweep goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// From starting the strategy until every worker served.
+    pub ready_s: f64,
+    /// The closed-loop run, warm-up included.
+    pub closed_s: f64,
+    /// The open-loop steps.
+    pub open_loop_s: f64,
+    /// The capacity search.
+    pub capacity_s: f64,
+    /// Stopping the strategy.
+    pub stop_s: f64,
+}
+
+/// A stopwatch read in laps.
+struct Lap(Instant);
+
+impl Lap {
+    /// Seconds since the last lap.
+    fn next(&mut self) -> f64 {
+        let now = Instant::now();
+        let s = (now - self.0).as_secs_f64();
+        self.0 = now;
+        s
+    }
 }
 
 /// One load run, with what the strategy's CPU did over exactly its measured window.
@@ -243,7 +282,12 @@ fn measured_run(spec: &CellSpec, opts: &load::LoadOptions) -> Result<Measured> {
 
 /// The closed-loop maximum, then (first repeat only) the open-loop steps at fractions of it and
 /// the capacity under the latency objective.
-fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPoint>, Option<Capacity>)> {
+fn measure(
+    spec: &CellSpec,
+    server: &Server,
+    timings: &mut Timings,
+    lap: &mut Lap,
+) -> Result<(Measured, Vec<OpenLoopPoint>, Option<Capacity>)> {
     let threads = match spec.load.client_threads {
         0 => spec.client_cpus.len(),
         n => n,
@@ -264,6 +308,7 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPo
         interval: spec.load.interval,
     };
     let report = measured_run(spec, &closed)?;
+    timings.closed_s = lap.next();
     if report.load.requests == 0 {
         bail!(
             "no response in {:?} ({} errors: {:?}); the strategy's output:\n{}",
@@ -298,6 +343,7 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPo
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    timings.open_loop_s = lap.next();
     let capacity = match spec.slo.p99 {
         Some(target) if spec.repeat == 0 => {
             let probe = |rate: f64| {
@@ -320,5 +366,6 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPo
         }
         _ => None,
     };
+    timings.capacity_s = lap.next();
     Ok((report, open_loop, capacity))
 }

@@ -4,6 +4,8 @@ use lbbench::{cell, commands, serve};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Strategies inherit it: a server with thousands of connections needs as many descriptors.
+    lbbench::load::open_files_to_hard_limit();
     let done = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
     let outcome = match Cli::parse().command {
         Cmd::Run(args) => done(commands::run(args)),

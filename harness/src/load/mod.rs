@@ -138,6 +138,17 @@ pub fn run_observed<T>(opts: &LoadOptions, mut observe: impl FnMut() -> T) -> Re
     Ok((report, [first, last]))
 }
 
+/// Raises this process's soft open-file limit to its hard limit (silently; what a run needs is
+/// checked by [`run`]). Processes started later, strategies among them, inherit it.
+pub fn open_files_to_hard_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
 /// Every connection needs a descriptor, plus a few for the runtime: raises this process's
 /// soft limit (and, as root, the hard one) as far as that takes, or says why it cannot.
 fn raise_open_files(connections: usize) -> Result<()> {

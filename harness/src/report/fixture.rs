@@ -140,6 +140,7 @@ pub fn results() -> Results {
                         min_share: 0.5,
                     },
                     cpu: Some(cpu(20.0 * (s + 1) as f64, rps, cores)),
+                    timings: Default::default(),
                     capacity: (repeat == 0).then(|| crate::capacity::Capacity {
                         target_p99_us: 10_000,
                         rps: Some(800.0 * (s + 1) as f64 * cores as f64),
