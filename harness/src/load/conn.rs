@@ -39,8 +39,12 @@ pub struct Shared {
 
 /// One send's timing (of one request, or of a pipelined batch).
 struct Attempt {
-    /// When it should have left (open loop) or left (closed loop).
+    /// Where its latency counts from: when it should have left (open loop) — or when it did
+    /// leave, if that was earlier (a send may share a wake-up with one due a moment later, and
+    /// then its latency is its own, never shortened) — or when it left (closed loop).
     intended: Instant,
+    /// When it was due (open loop); when it left (closed loop).
+    due: Instant,
     sent_at: Instant,
     measured: bool,
     deadline: Instant,
@@ -96,7 +100,8 @@ pub async fn run(
             return Ok(());
         }
         let a = Attempt {
-            intended,
+            intended: intended.min(sent_at),
+            due: intended,
             sent_at,
             measured: intended >= plan.measure_from,
             deadline: (sent_at + plan.timeout).min(plan.end),
@@ -129,7 +134,7 @@ async fn exchange(plan: &Shared, conn: &mut Conn, stats: &RefCell<ThreadStats>, 
     if a.measured {
         let mut st = stats.borrow_mut();
         st.sent += plan.pipeline as u64;
-        st.lag(micros(a.sent_at - a.intended));
+        st.lag(micros(a.sent_at.saturating_duration_since(a.due)));
     }
     let sent = match tokio::time::timeout_at(deadline, conn.send_request(plan.addr, &plan.request)).await {
         Ok(r) => curable(r)?,
@@ -221,7 +226,7 @@ fn record(plan: &Shared, st: &mut ThreadStats, outcome: &Outcome, buf: &[u8], a:
                 if a.deadline == plan.end && a.sent_at + plan.timeout > plan.end {
                     // Open loop: it has waited at least this long, and would carry the largest
                     // latencies; closed loop: every connection ends with one such, no news.
-                    let waited = plan.interval.map(|_| micros(plan.end - a.intended));
+                    let waited = plan.interval.map(|_| micros(plan.end.saturating_duration_since(a.intended)));
                     st.unfinished(waited);
                 } else {
                     // Recorded at its timeout, as wrk2 does: a dropped request must not improve p99.

@@ -1,8 +1,9 @@
 //! Open-loop pacing: one timer per client thread over the schedule of all its connections. The
 //! timerfd is armed at the earliest due time (tokio's own timer has 1 ms resolution, which would
 //! put a false millisecond under every corrected latency); when it fires, every connection whose
-//! send is due is woken at once, in one pass of the thread's event loop — one wake-up for many
-//! sends, not one timer and three system calls per request.
+//! send is due — or due within [`SHARE`] — is woken at once, in one pass of the thread's event
+//! loop: one wake-up for many sends, not one timer and three system calls per request. A send
+//! that leaves early for it is timed from when it left (see `conn::Attempt`).
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
@@ -15,6 +16,10 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use tokio::io::unix::AsyncFd;
+
+/// How far ahead of its due time a send may leave to share a wake-up with sends due now: the
+/// kernel's default timer slack for a normal thread, so a wake-up lands up to this late anyway.
+pub const SHARE: Duration = Duration::from_micros(50);
 
 /// Ties `Instant`s to CLOCK_MONOTONIC readings (std's `Instant` is CLOCK_MONOTONIC on Linux).
 #[derive(Clone, Copy)]
@@ -130,7 +135,7 @@ impl Schedule {
                 Err(_would_block) => continue,
             }
             self.armed.set(None);
-            let now = Instant::now();
+            let now = Instant::now() + SHARE;
             let (mut due, mut wakers) = (self.due.borrow_mut(), self.wakers.borrow_mut());
             while let Some(&Reverse((at, conn))) = due.peek() {
                 if at > now {
@@ -158,7 +163,7 @@ impl Future for Due {
     type Output = io::Result<()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if Instant::now() >= self.at {
+        if Instant::now() + SHARE >= self.at {
             return Poll::Ready(Ok(()));
         }
         let s = &self.schedule;
