@@ -158,8 +158,9 @@ fn a_server_that_never_answers_gives_timeouts() {
     assert!(r.latency_us.p50 >= 100_000, "timeouts enter the histogram: {r:?}");
 }
 
-/// Answers at once until `quiet_after`, then reads but never answers again.
-fn going_quiet_server(quiet_after: Duration) -> u16 {
+/// A thread-per-connection server answering each read with one small response, after
+/// `before_answer(age)` (the server's age) says how long to wait first — or not at all (None).
+fn timed_server(before_answer: fn(Duration) -> Option<Duration>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let born = std::time::Instant::now();
@@ -167,16 +168,19 @@ fn going_quiet_server(quiet_after: Duration) -> u16 {
         for stream in listener.incoming().flatten() {
             std::thread::spawn(move || {
                 let mut s = stream;
+                let _ = s.set_nodelay(true);
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = s.read(&mut buf) {
                     if n == 0 {
                         return;
                     }
-                    if born.elapsed() < quiet_after {
-                        let resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker: q\r\n\r\nok";
-                        if s.write_all(resp.as_bytes()).is_err() {
-                            return;
-                        }
+                    let Some(wait) = before_answer(born.elapsed()) else {
+                        continue;
+                    };
+                    std::thread::sleep(wait);
+                    let resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker: s\r\n\r\nok";
+                    if s.write_all(resp.as_bytes()).is_err() {
+                        return;
                     }
                 }
             });
@@ -185,10 +189,15 @@ fn going_quiet_server(quiet_after: Duration) -> u16 {
     port
 }
 
+/// Answers at once for 600 ms, then reads but never answers again.
+fn going_quiet_server() -> u16 {
+    timed_server(|age| (age < Duration::from_millis(600)).then_some(Duration::ZERO))
+}
+
 #[test]
 fn open_loop_accounts_for_requests_due_while_the_server_stalls_at_the_end() {
     // 1000 req/s over 4 connections for 1 s; the server stops answering 600 ms in.
-    let port = going_quiet_server(Duration::from_millis(600));
+    let port = going_quiet_server();
     let o = LoadOptions {
         connections: 4,
         duration: Duration::from_secs(1),
@@ -215,33 +224,13 @@ fn open_loop_accounts_for_requests_due_while_the_server_stalls_at_the_end() {
 
 /// Answers at once, except that (when `stall`) it stops answering for 200 ms once per second.
 fn stalling_server(stall: bool) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let born = std::time::Instant::now();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut s = stream;
-                let _ = s.set_nodelay(true);
-                let mut buf = [0u8; 4096];
-                loop {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(_) => {}
-                    }
-                    let phase = born.elapsed().as_millis() as u64 % 1000;
-                    if stall && phase < 200 {
-                        std::thread::sleep(Duration::from_millis(200 - phase));
-                    }
-                    let resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker: s\r\n\r\nok";
-                    if s.write_all(resp.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    port
+    if !stall {
+        return timed_server(|_| Some(Duration::ZERO));
+    }
+    timed_server(|age| {
+        let phase = age.as_millis() as u64 % 1000;
+        Some(Duration::from_millis(200u64.saturating_sub(phase)))
+    })
 }
 
 /// 1000 req/s over 4 keep-alive connections for 3 s: far below what the server can do.

@@ -103,15 +103,19 @@ fn thread_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-/// Computes until `d` of this thread's CPU time is spent. The clock is read every few thousand
-/// steps of arithmetic, so the time goes to user space, as real computation's would, not to the
-/// clock's system call.
+/// Computes until `d` of this thread's CPU time is spent. Between short runs of arithmetic it
+/// reads the wall clock (cheap, no system call), and the thread's CPU clock (a system call) only
+/// once the wall clock says `d` has passed — again only if the thread was preempted meanwhile —
+/// so the time goes to user space, as real computation's would, and overshoots by little.
 fn spin(d: Duration) {
-    let start = thread_cpu();
+    let (cpu0, wall0) = (thread_cpu(), std::time::Instant::now());
     let mut x = 1u64;
-    while thread_cpu() - start < d {
-        for _ in 0..2_000 {
+    loop {
+        for _ in 0..64 {
             x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+        if wall0.elapsed() >= d && thread_cpu() - cpu0 >= d {
+            return;
         }
     }
 }

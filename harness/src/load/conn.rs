@@ -226,7 +226,9 @@ fn record(plan: &Shared, st: &mut ThreadStats, outcome: &Outcome, buf: &[u8], a:
                 if a.deadline == plan.end && a.sent_at + plan.timeout > plan.end {
                     // Open loop: it has waited at least this long, and would carry the largest
                     // latencies; closed loop: every connection ends with one such, no news.
-                    let waited = plan.interval.map(|_| micros(plan.end.saturating_duration_since(a.intended)));
+                    let waited = plan
+                        .interval
+                        .map(|_| micros(plan.end.saturating_duration_since(a.intended)));
                     st.unfinished(waited);
                 } else {
                     // Recorded at its timeout, as wrk2 does: a dropped request must not improve p99.

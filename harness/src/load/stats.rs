@@ -147,27 +147,8 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
         connections,
         threads,
         duration_s,
-        sent: 0,
-        requests: 0,
-        ok: 0,
-        non_2xx: BTreeMap::new(),
-        errors: 0,
-        error_kinds: ErrorCounts::default(),
-        in_flight_at_end: 0,
-        not_sent_in_time: 0,
-        rps: 0.0,
-        latency_us: Percentiles::default(),
-        per_worker: BTreeMap::new(),
-        client_cpu_busy: 0.0,
-        client_cpus_busy: BTreeMap::new(),
-        client_saturated: false,
-        target_rps: None,
-        achieved_rps: None,
-        rate_reached: None,
-        uncorrected_latency_us: None,
-        send_lag_us: None,
-        histograms: Default::default(),
         timeline: timeline::merge(timelines),
+        ..LoadReport::default()
     };
     for t in parts {
         latency.add(&t.latency).expect("histograms share bounds");

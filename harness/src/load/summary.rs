@@ -86,7 +86,7 @@ impl Percentiles {
 }
 
 /// The merged result of one load run. `sent = ok + non-2xx + errors + in_flight_at_end`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct LoadReport {
     pub connections: usize,
     pub threads: usize,

@@ -2,8 +2,7 @@
 
 use super::*;
 use crate::cpu::{Bottleneck, CpuReport, ProgramCpu};
-use crate::load::summary::{ErrorCounts, LoadReport, Percentiles};
-use std::collections::BTreeMap;
+use crate::load::summary::{LoadReport, Percentiles};
 
 /// Two open-loop steps at half and 90 % of `rps`; the second misses its rate.
 fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
@@ -21,11 +20,6 @@ fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
                 sent: 10,
                 requests: 10,
                 ok: 10,
-                non_2xx: BTreeMap::new(),
-                errors: 0,
-                error_kinds: ErrorCounts::default(),
-                in_flight_at_end: 0,
-                not_sent_in_time: 0,
                 rps: fraction * rps,
                 latency_us: Percentiles {
                     p50: 90,
@@ -35,10 +29,7 @@ fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
                     max: p99,
                     mean: 100.0,
                 },
-                per_worker: BTreeMap::new(),
                 client_cpu_busy: 0.1,
-                client_cpus_busy: Default::default(),
-                client_saturated: false,
                 target_rps: Some(fraction * rps),
                 achieved_rps: Some(fraction * rps),
                 rate_reached: Some(reached),
@@ -51,8 +42,7 @@ fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
                     mean: 85.0,
                 }),
                 send_lag_us: Some(Percentiles::default()),
-                histograms: Default::default(),
-                timeline: None,
+                ..LoadReport::default()
             },
         })
         .collect()
@@ -159,11 +149,7 @@ pub fn results() -> Results {
                         sent: rps as u64 + 1,
                         requests: rps as u64,
                         ok: rps as u64,
-                        non_2xx: BTreeMap::new(),
-                        errors: 0,
-                        error_kinds: ErrorCounts::default(),
                         in_flight_at_end: 1,
-                        not_sent_in_time: 0,
                         rps,
                         latency_us: Percentiles {
                             p50: 100,
@@ -177,13 +163,7 @@ pub fn results() -> Results {
                         client_cpu_busy: 0.5,
                         client_cpus_busy: [(1, 0.5)].into(),
                         client_saturated: s == 1 && cores == 1,
-                        target_rps: None,
-                        achieved_rps: None,
-                        rate_reached: None,
-                        uncorrected_latency_us: None,
-                        send_lag_us: None,
-                        histograms: Default::default(),
-                        timeline: None,
+                        ..LoadReport::default()
                     },
                     open_loop: if repeat == 0 { open_loop(rps) } else { Vec::new() },
                 });

@@ -1,32 +1,18 @@
 # A drop-in test strategy: one worker that answers 503 to every other request (as a proxy under a
 # fault would) and 200 Hello World otherwise, always with X-Worker, keep-alive honoured.
-import http.server
-import socketserver
-import sys
+from lbtest import Handler, answer, option, serve
 
-port = int(sys.argv[sys.argv.index("--port") + 1])
+count = 0
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    count = 0
-
+class Alternating(Handler):
     def do_GET(self):
-        Handler.count += 1
-        status, body = (503, b"busy") if Handler.count % 2 == 0 else (200, b"Hello World")
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Worker", "0")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        global count
+        count += 1
+        if count % 2 == 0:
+            answer(self, 503, b"busy", 0)
+        else:
+            answer(self, 200, b"Hello World", 0)
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-Server(("127.0.0.1", port), Handler).serve_forever()
+serve(int(option("port")), Alternating).serve_forever()
