@@ -18,6 +18,13 @@ fn slot() -> Slot {
     }
 }
 
+/// The error parsing `text` as servers/x/strategy.toml gives.
+fn error_of(text: &str) -> String {
+    parse(text, Path::new("servers/x/strategy.toml"), &layout())
+        .unwrap_err()
+        .to_string()
+}
+
 const GOOD: &str = r#"
 name = "demo"
 description = "a demo"
@@ -190,20 +197,12 @@ fn required_files_and_version_name_the_strategy_directory() {
 #[test]
 fn required_files_may_not_name_a_cell() {
     let text = "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\nfiles = [\"{run_dir}/f\"]\n";
-    let err = parse(text, Path::new("servers/x/strategy.toml"), &layout())
-        .unwrap_err()
-        .to_string();
+    let err = error_of(text);
     assert!(
         err.contains("requires.files") && err.contains("{run_dir}") && err.contains("{dir}"),
         "{err}"
     );
-    let err = parse(
-        "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\nfile = []\n",
-        Path::new("servers/x/strategy.toml"),
-        &layout(),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = error_of("name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\nfile = []\n");
     assert!(err.contains("`files`"), "{err}");
 }
 
@@ -223,13 +222,9 @@ fn a_required_file_may_say_why_it_is_needed() {
     );
     std::fs::write(&feature, "").unwrap();
     assert_eq!(s.unavailable(true), None);
-    let err = parse(
+    let err = error_of(
         "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\nfiles = [{ path = \"/f\", why = \"w\" }]\n",
-        Path::new("servers/x/strategy.toml"),
-        &layout(),
-    )
-    .unwrap_err()
-    .to_string();
+    );
     assert!(err.contains("reason = "), "{err}");
 }
 
@@ -246,13 +241,9 @@ fn sysctls_are_net_keys_of_strategies_that_need_root() {
         s.launch(&slot(), &layout()).unwrap().sysctls,
         [("net.ipv4.tcp_migrate_req".to_string(), "1".to_string())]
     );
-    let err = parse(&manifest("\"kernel.pid_max\" = \"9\"", true), p, &layout())
-        .unwrap_err()
-        .to_string();
+    let err = error_of(&manifest("\"kernel.pid_max\" = \"9\"", true));
     assert!(err.contains("only net.*") && err.contains("strategy.toml"), "{err}");
-    let err = parse(&manifest("\"net.ipv4.tcp_migrate_req\" = \"1\"", false), p, &layout())
-        .unwrap_err()
-        .to_string();
+    let err = error_of(&manifest("\"net.ipv4.tcp_migrate_req\" = \"1\"", false));
     assert!(err.contains("root = true"), "{err}");
     let plain = &parse(GOOD, p, &layout()).unwrap()[0];
     assert!(plain.launch(&slot(), &layout()).unwrap().sysctls.is_empty());
