@@ -195,9 +195,7 @@ fn child_main() -> Result<()> {
 fn run(spec: &CellSpec) -> Result<CellResult> {
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let mut launch = spec.launch.clone();
-    if spec.isolated {
-        sandbox::enter(&mut launch)?;
-    }
+    sandbox::prepare(&mut launch, spec.isolated)?;
     let log = spec.run_dir.join("server.log");
     let mut timings = Timings::default();
     let mut lap = Lap(Instant::now());

@@ -4,6 +4,8 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use crate::requires::{which, Requires};
+
 pub const MANIFEST: &str = "strategy.toml";
 /// Placeholders every start command may use, filled per cell by the runner (see `Strategy::vars`).
 pub const PLACEHOLDERS: [&str; 9] = [
@@ -30,6 +32,9 @@ struct ManifestFile {
     version: Option<String>,
     #[serde(default)]
     env: BTreeMap<String, String>,
+    /// Kernel settings (net.* only) written in the cell's private network namespace.
+    #[serde(default)]
+    sysctls: BTreeMap<String, String>,
     #[serde(default)]
     requires: Requires,
     #[serde(default)]
@@ -45,20 +50,6 @@ struct Variant {
     params: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Requires {
-    /// Needs root (a private network namespace, iptables, ...).
-    pub root: bool,
-    /// Programs that must be on PATH.
-    pub programs: Vec<String>,
-    /// Debian packages that provide `programs`, installed by `make bench` when root.
-    pub packages: Vec<String>,
-    /// Files that must exist, e.g. what `make deps` installs into the strategy's directory
-    /// (`{dir}/node_modules/...`). May use `{dir}`, `{bin}`, `{root}`, params.
-    pub files: Vec<String>,
-}
-
 /// One runnable strategy (a manifest, or one variant of it).
 #[derive(Debug, Clone)]
 pub struct Strategy {
@@ -70,6 +61,7 @@ pub struct Strategy {
     start: String,
     pub version: Option<String>,
     env: BTreeMap<String, String>,
+    sysctls: BTreeMap<String, String>,
     params: BTreeMap<String, String>,
     pub requires: Requires,
 }
@@ -112,6 +104,9 @@ pub struct Layout {
 pub struct Launch {
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// net.* settings for the private network namespace it runs in (see `sysctl`).
+    #[serde(default)]
+    pub sysctls: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +175,7 @@ pub fn parse(text: &str, path: &Path, layout: &Layout) -> Result<Vec<Strategy>, 
         start: file.start,
         version: file.version,
         env: file.env,
+        sysctls: file.sysctls,
         params: BTreeMap::new(),
         requires: file.requires,
     };
@@ -219,6 +215,16 @@ impl Strategy {
                 self.name,
                 PLACEHOLDERS.join(", ")
             ));
+        }
+        for (key, value) in &self.sysctls {
+            crate::sysctl::check(key, value)?;
+        }
+        if !self.sysctls.is_empty() && !self.requires.root {
+            return Err(
+                "sysctls are set in the cell's private network namespace, which lbbench makes only as root: \
+                        add `root = true` under [requires]"
+                    .into(),
+            );
         }
         let probe = Slot::probe();
         let launch = self.launch(&probe, layout)?;
@@ -265,7 +271,8 @@ impl Strategy {
             self.version = Some(render(v, &vars).map_err(|e| format!("version: {e}"))?);
         }
         for f in &mut self.requires.files {
-            *f = render(f, &vars).map_err(|e| format!("requires.files: {e}"))?;
+            let path = f.path_mut();
+            *path = render(path, &vars).map_err(|e| format!("requires.files: {e}"))?;
         }
         Ok(())
     }
@@ -284,7 +291,8 @@ impl Strategy {
             .iter()
             .map(|(k, v)| Ok((k.clone(), render(v, &vars).map_err(|e| format!("env.{k}: {e}"))?)))
             .collect::<Result<Vec<_>, String>>()?;
-        Ok(Launch { argv, env })
+        let sysctls = self.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        Ok(Launch { argv, env, sysctls })
     }
 
     /// The build command, split into words, with placeholders filled in.
@@ -298,41 +306,7 @@ impl Strategy {
 
     /// Why this strategy cannot run here, if it cannot.
     pub fn unavailable(&self, is_root: bool) -> Option<String> {
-        if self.requires.root && !is_root {
-            return Some("needs root (for a private network namespace); run lbbench as root".into());
-        }
-        let mut reasons = Vec::new();
-        let missing: Vec<&str> = self
-            .requires
-            .programs
-            .iter()
-            .map(String::as_str)
-            .filter(|p| which(p).is_none())
-            .collect();
-        if !missing.is_empty() {
-            let mut reason = format!("needs {} on PATH", missing.join(", "));
-            if !self.requires.packages.is_empty() {
-                reason += &format!(
-                    " (Debian packages: {}; `make bench` installs them when run as root)",
-                    self.requires.packages.join(" ")
-                );
-            }
-            reasons.push(reason);
-        }
-        let absent: Vec<&str> = self
-            .requires
-            .files
-            .iter()
-            .map(String::as_str)
-            .filter(|f| !Path::new(f).exists())
-            .collect();
-        if !absent.is_empty() {
-            reasons.push(format!(
-                "needs {} (run `make deps`: it installs what the strategies pin in their own directories)",
-                absent.join(", ")
-            ));
-        }
-        (!reasons.is_empty()).then(|| reasons.join("; "))
+        self.requires.unmet(is_root)
     }
 }
 
@@ -384,18 +358,6 @@ pub fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<String,
     }
     out.push_str(rest);
     Ok(out)
-}
-
-/// The full path of `program` on PATH (or the path itself when it names a file).
-pub fn which(program: &str) -> Option<PathBuf> {
-    if program.contains('/') {
-        return Path::new(program).is_file().then(|| program.into());
-    }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
 }
 
 #[cfg(test)]

@@ -18,6 +18,13 @@ fn slot() -> Slot {
     }
 }
 
+/// The error parsing `text` as servers/x/strategy.toml gives.
+fn error_of(text: &str) -> String {
+    parse(text, Path::new("servers/x/strategy.toml"), &layout())
+        .unwrap_err()
+        .to_string()
+}
+
 const GOOD: &str = r#"
 name = "demo"
 description = "a demo"
@@ -169,7 +176,10 @@ fn required_files_and_version_name_the_strategy_directory() {
     let text = "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\nversion = \"cat {dir}/VERSION\"\n[requires]\nfiles = [\"{dir}/node_modules/.bin/tool\"]\n";
     let s = &parse(text, &manifest, &layout()).unwrap()[0];
     let tool = dir.path().join("node_modules/.bin/tool");
-    assert_eq!(s.requires.files, [tool.display().to_string()]);
+    assert_eq!(
+        s.requires.files,
+        [crate::requires::RequiredFile::Path(tool.display().to_string())]
+    );
     assert_eq!(
         s.version.as_deref(),
         Some(format!("cat {}/VERSION", dir.path().display()).as_str())
@@ -187,19 +197,54 @@ fn required_files_and_version_name_the_strategy_directory() {
 #[test]
 fn required_files_may_not_name_a_cell() {
     let text = "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\nfiles = [\"{run_dir}/f\"]\n";
-    let err = parse(text, Path::new("servers/x/strategy.toml"), &layout())
-        .unwrap_err()
-        .to_string();
+    let err = error_of(text);
     assert!(
         err.contains("requires.files") && err.contains("{run_dir}") && err.contains("{dir}"),
         "{err}"
     );
-    let err = parse(
-        "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\nfile = []\n",
-        Path::new("servers/x/strategy.toml"),
-        &layout(),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = error_of("name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\nfile = []\n");
     assert!(err.contains("`files`"), "{err}");
+}
+
+#[test]
+fn a_required_file_may_say_why_it_is_needed() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\n\
+                files = [{ path = \"{dir}/feature\", reason = \"needs Linux 9.9 or later\" }]\n";
+    let s = &parse(text, &dir.path().join(MANIFEST), &layout()).unwrap()[0];
+    let feature = dir.path().join("feature");
+    let why = s.unavailable(true).unwrap();
+    assert!(
+        why.starts_with("needs Linux 9.9 or later")
+            && why.contains(&feature.display().to_string())
+            && !why.contains("make deps"),
+        "{why}"
+    );
+    std::fs::write(&feature, "").unwrap();
+    assert_eq!(s.unavailable(true), None);
+    let err = error_of(
+        "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\nfiles = [{ path = \"/f\", why = \"w\" }]\n",
+    );
+    assert!(err.contains("reason = "), "{err}");
+}
+
+#[test]
+fn sysctls_are_net_keys_of_strategies_that_need_root() {
+    let manifest = |sysctls: &str, root: bool| {
+        format!(
+            "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\nsysctls = {{ {sysctls} }}\n[requires]\nroot = {root}\n"
+        )
+    };
+    let p = Path::new("servers/x/strategy.toml");
+    let s = &parse(&manifest("\"net.ipv4.tcp_migrate_req\" = \"1\"", true), p, &layout()).unwrap()[0];
+    assert_eq!(
+        s.launch(&slot(), &layout()).unwrap().sysctls,
+        [("net.ipv4.tcp_migrate_req".to_string(), "1".to_string())]
+    );
+    let err = error_of(&manifest("\"kernel.pid_max\" = \"9\"", true));
+    assert!(err.contains("only net.*") && err.contains("strategy.toml"), "{err}");
+    let err = error_of(&manifest("\"net.ipv4.tcp_migrate_req\" = \"1\"", false));
+    assert!(err.contains("root = true"), "{err}");
+    let plain = &parse(GOOD, p, &layout()).unwrap()[0];
+    assert!(plain.launch(&slot(), &layout()).unwrap().sysctls.is_empty());
 }

@@ -4,6 +4,7 @@
 //! process of the strategy, whoever forked it. Both namespaces vanish with their last process.
 
 use crate::manifest::Launch;
+use crate::sysctl;
 use anyhow::{Context, Result};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -59,10 +60,24 @@ fn relay_exit(child: Pid) -> ! {
 /// Set for strategies running in a private network namespace: that namespace's id.
 pub const NETNS_ENV: &str = "LBBENCH_NETNS";
 
-/// Inside a fresh network namespace (a child made by [`confine`]): prepares it, and vouches to the
-/// strategy `launch` starts that it is private (iptables-lb insists on it).
+/// Readies `launch` to start where the cell runs: in its private network namespace ([`enter`]),
+/// or on the host, where nothing may change the host's settings.
+pub fn prepare(launch: &mut Launch, isolated: bool) -> Result<()> {
+    if isolated {
+        return enter(launch);
+    }
+    if let Some((key, _)) = launch.sysctls.first() {
+        anyhow::bail!("refusing to set {key} outside a private network namespace (run lbbench as root)");
+    }
+    Ok(())
+}
+
+/// Inside a fresh network namespace (a child made by [`confine`]): prepares it, with the
+/// strategy's own sysctls, and vouches to the strategy `launch` starts that it is private
+/// (iptables-lb insists on it).
 pub fn enter(launch: &mut Launch) -> Result<()> {
     prepare_network()?;
+    sysctl::apply(&launch.sysctls).context("applying the strategy's sysctls")?;
     let netns = std::fs::read_link("/proc/self/ns/net").context("reading the private network namespace")?;
     launch.env.push((NETNS_ENV.into(), netns.display().to_string()));
     Ok(())
@@ -71,11 +86,10 @@ pub fn enter(launch: &mut Launch) -> Result<()> {
 /// Inside a fresh network namespace: loopback up, and room for connection-per-request load.
 fn prepare_network() -> Result<()> {
     loopback_up().context("bringing up loopback in the cell's network namespace")?;
-    // These sysctls are per network namespace, so they never touch the host's.
-    for (key, value) in [("ipv4/ip_local_port_range", "1024 65535"), ("ipv4/tcp_tw_reuse", "1")] {
-        std::fs::write(format!("/proc/sys/net/{key}"), value).with_context(|| format!("setting net.{key}"))?;
-    }
-    Ok(())
+    sysctl::apply(&[
+        ("net.ipv4.ip_local_port_range".into(), "1024 65535".into()),
+        ("net.ipv4.tcp_tw_reuse".into(), "1".into()),
+    ])
 }
 
 fn loopback_up() -> Result<()> {

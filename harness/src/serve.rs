@@ -63,9 +63,7 @@ pub fn run(args: ServeArgs) -> Result<u8> {
     {
         bail!("{} is not built; build it first: {build}", launch.argv[0]);
     }
-    if args.in_netns {
-        sandbox::enter(&mut launch)?;
-    }
+    sandbox::prepare(&mut launch, args.in_netns)?;
     // As in a cell: orphans of the strategy stay below us, and are stopped with it.
     crate::procs::become_subreaper()?;
     let signals = stop_signals()?;

@@ -28,8 +28,9 @@ stop_grace = "2s"
 
 /// Strategies whose processes are not all ours: front programs with workers of their own (PM2's
 /// daemon among them).
-const FRONTS: [&str; 7] = [
+const FRONTS: [&str; 8] = [
     "nginx",
+    "nginx-least-conn",
     "haproxy",
     "node-cluster-rr",
     "node-cluster-express-rr",

@@ -1,10 +1,11 @@
 //! `front`: starts N Hello World workers on the ports after `--port`, writes the front program's
 //! config from a template, runs the front program, and stops everything together.
 //!
-//! Template placeholders: `@workers@`, `@port@`, `@host@`, `@config_dir@`; a line holding
-//! `@upstream_port@` and/or `@upstream_id@` is repeated once per worker.
+//! Template placeholders: `@workers@`, `@port@`, `@host@`, `@config_dir@`, and `@KEY@` for each
+//! `--set KEY=VALUE`; a line holding `@upstream_port@` and/or `@upstream_id@` is repeated once
+//! per worker. A placeholder left without a value is an error.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Parser;
 use hello::backends::Backends;
 use hello::StrategyArgs;
@@ -22,6 +23,9 @@ struct Args {
     /// Where to write the rendered config.
     #[arg(long)]
     config: PathBuf,
+    /// Fills `@KEY@` in the template with VALUE (may be empty); repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
+    sets: Vec<(String, String)>,
     /// The front program and its arguments.
     #[arg(last = true, required = true)]
     front: Vec<String>,
@@ -37,7 +41,14 @@ fn run(args: Args) -> Result<()> {
     let template = std::fs::read_to_string(&args.template)
         .with_context(|| format!("reading template {}", args.template.display()))?;
     let config_dir = args.config.parent().map(PathBuf::from).unwrap_or_default();
-    let text = render(&template, c, backends.ports(), &config_dir.display().to_string());
+    let text = render(
+        &template,
+        c,
+        backends.ports(),
+        &config_dir.display().to_string(),
+        &args.sets,
+    )
+    .with_context(|| format!("rendering template {}", args.template.display()))?;
     std::fs::write(&args.config, text).with_context(|| format!("writing {}", args.config.display()))?;
     let n = backends.len();
     let mut master = Fronted {
@@ -72,12 +83,43 @@ impl Master for Fronted {
     }
 }
 
-fn render(template: &str, c: &StrategyArgs, ports: &[u16], config_dir: &str) -> String {
+/// Placeholders `front` fills itself; `--set` may not name them.
+const BUILT_IN: [&str; 6] = ["workers", "port", "host", "config_dir", "upstream_port", "upstream_id"];
+
+fn parse_set(arg: &str) -> Result<(String, String), String> {
+    let (key, value) = arg
+        .split_once('=')
+        .ok_or_else(|| format!("{arg:?}: write KEY=VALUE, e.g. --set balance=least_conn;"))?;
+    if key.is_empty()
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(format!("{key:?}: a key is lowercase letters, digits and '_'"));
+    }
+    if BUILT_IN.contains(&key) {
+        return Err(format!("@{key}@ is filled by front itself; --set may not change it"));
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
+fn render(
+    template: &str,
+    c: &StrategyArgs,
+    ports: &[u16],
+    config_dir: &str,
+    sets: &[(String, String)],
+) -> Result<String> {
     let fill = |line: &str| {
-        line.replace("@workers@", &c.workers.to_string())
+        let mut l = line
+            .replace("@workers@", &c.workers.to_string())
             .replace("@port@", &c.port.to_string())
             .replace("@host@", &c.host.to_string())
-            .replace("@config_dir@", config_dir)
+            .replace("@config_dir@", config_dir);
+        for (key, value) in sets {
+            l = l.replace(&format!("@{key}@"), value);
+        }
+        l
     };
     let mut out = String::new();
     for line in template.lines() {
@@ -94,25 +136,131 @@ fn render(template: &str, c: &StrategyArgs, ports: &[u16], config_dir: &str) -> 
             out.push('\n');
         }
     }
-    out
+    if let Some(key) = unfilled(&out) {
+        bail!("the template's @{key}@ has no value: give it one with --set {key}=VALUE");
+    }
+    Ok(out)
+}
+
+/// The first `@key@` left in `text` (a key as `--set` takes it).
+fn unfilled(text: &str) -> Option<&str> {
+    let mut rest = text;
+    while let Some(i) = rest.find('@') {
+        rest = &rest[i + 1..];
+        let len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+            .count();
+        if len > 0 && rest[len..].starts_with('@') {
+            return Some(&rest[..len]);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn args() -> StrategyArgs {
+        StrategyArgs::parse_from(["x", "--workers", "2", "--port", "9000"])
+    }
+
     #[test]
     fn upstream_lines_repeat_per_worker() {
-        let c = StrategyArgs::parse_from(["x", "--workers", "2", "--port", "9000"]);
         let out = render(
             "n @workers@ at @host@:@port@\n  server w@upstream_id@ 127.0.0.1:@upstream_port@;\nend @config_dir@",
-            &c,
+            &args(),
             &[9001, 9002],
             "/run/x",
-        );
+            &[],
+        )
+        .unwrap();
         assert_eq!(
             out,
             "n 2 at 127.0.0.1:9000\n  server w0 127.0.0.1:9001;\n  server w1 127.0.0.1:9002;\nend /run/x\n"
         );
+    }
+
+    #[test]
+    fn set_values_fill_their_placeholders_and_none_may_be_left() {
+        let sets = [parse_set("balance=least_conn;").unwrap(), parse_set("extra=").unwrap()];
+        let out = render("a @balance@ b@extra@ c", &args(), &[], "/d", &sets).unwrap();
+        assert_eq!(out, "a least_conn; b c\n");
+        let err = render("a @balance@\n", &args(), &[], "/d", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("@balance@") && err.contains("--set balance="), "{err}");
+        // An '@' that is no placeholder stays as it is.
+        assert_eq!(
+            render("location @fallback { }\n", &args(), &[], "/d", &[]).unwrap(),
+            "location @fallback { }\n"
+        );
+        assert!(parse_set("balance").unwrap_err().contains("KEY=VALUE"));
+        assert!(parse_set("Bad=1").is_err());
+        assert!(parse_set("port=1").unwrap_err().contains("front itself"));
+    }
+
+    /// The `balance` param of variant `name` in servers/nginx/strategy.toml.
+    fn balance_param(name: &str) -> String {
+        let manifest_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../servers/nginx/strategy.toml");
+        let manifest = std::fs::read_to_string(manifest_path).unwrap();
+        let variant = manifest
+            .split("[[variants]]")
+            .skip(1)
+            .find(|v| v.contains(&format!("name = \"{name}\"")))
+            .unwrap_or_else(|| panic!("no variant {name} in {manifest_path}"));
+        let after = &variant[variant.find("balance = \"").expect("a balance param") + 11..];
+        after[..after.find('"').unwrap()].to_string()
+    }
+
+    /// The two nginx strategies render one template: least_conn only in nginx-least-conn's
+    /// upstream block, before `keepalive` (nginx wants a balancing method first), and plain
+    /// nginx's config is the template with its `@balance@` line left empty.
+    #[test]
+    fn nginx_least_conn_balances_its_upstream_by_least_connections() {
+        let template_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../servers/nginx/nginx.conf.tmpl");
+        let template = std::fs::read_to_string(template_path).unwrap();
+        let render_with = |balance: &str| {
+            let sets = [("balance".to_string(), balance.to_string())];
+            render(&template, &args(), &[9001, 9002], "/run/x", &sets).unwrap()
+        };
+        let upstream = |config: &str| {
+            let start = config.find("upstream workers {").expect("an upstream block");
+            let end = start + config[start..].find('}').unwrap();
+            config[start..end].to_string()
+        };
+        let least = upstream(&render_with(&balance_param("nginx-least-conn")));
+        let directives: Vec<&str> = least
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        assert_eq!(
+            directives,
+            [
+                "upstream workers {",
+                "least_conn;",
+                "server 127.0.0.1:9001;",
+                "server 127.0.0.1:9002;",
+                "keepalive 512;"
+            ],
+            "{least}"
+        );
+        let plain = render_with(&balance_param("nginx"));
+        assert!(!plain.contains("least_conn"), "{plain}");
+        let without_balance: String = template
+            .lines()
+            .filter(|l| l.trim() != "@balance@")
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let expected = render(&without_balance, &args(), &[9001, 9002], "/run/x", &[]).unwrap();
+        let non_empty = |s: &str| {
+            s.lines()
+                .filter(|l| !l.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(non_empty(&plain), non_empty(&expected));
     }
 }

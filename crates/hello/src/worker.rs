@@ -8,7 +8,7 @@ use http1::Responses;
 use lbproc::fdpass::recv_fd;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::SocketAddr;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 use tokio::net::{TcpListener, TcpStream};
@@ -57,9 +57,27 @@ pub async fn accept_loop(listener: &TcpListener, who: &str, mut serve: impl FnMu
 
 /// Accepts on `listener` and serves every connection as worker `id`. Never returns on success.
 pub fn serve_listener(listener: std::net::TcpListener, id: usize, timeouts: http1::Timeouts) -> Result<()> {
+    serve_accepting(listener, id, timeouts, false)
+}
+
+/// Like [`serve_listener`], for a listener the workers share, with it in the runtime's epoll
+/// instance as EPOLLEXCLUSIVE: the kernel wakes one idle worker per connection instead of all.
+pub fn serve_listener_exclusive(listener: std::net::TcpListener, id: usize, timeouts: http1::Timeouts) -> Result<()> {
+    serve_accepting(listener, id, timeouts, true)
+}
+
+fn serve_accepting(
+    listener: std::net::TcpListener,
+    id: usize,
+    timeouts: http1::Timeouts,
+    exclusive: bool,
+) -> Result<()> {
     let worker = worker(id);
     runtime()?.block_on(async move {
         let listener = TcpListener::from_std(listener)?;
+        if exclusive {
+            crate::exclusive::make_exclusive(listener.as_raw_fd())?;
+        }
         lbproc::announce_worker(id)?;
         accept_loop(&listener, &format!("worker {id}"), |stream| {
             tokio::spawn(conn::serve(stream, worker, timeouts));

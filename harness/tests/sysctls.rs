@@ -1,0 +1,122 @@
+//! A strategy's `sysctls` are written in its cell's private network namespace, by `lbbench run`
+//! and `lbbench serve` alike, and the host's values stay as they were. As root only: without root
+//! there is no private namespace, and such a strategy is skipped.
+
+mod common;
+
+use common::{debug_bin, servers, strategies, text, workspace};
+use std::path::Path;
+use std::process::Command;
+use testkit::{trial, trial_unless, Needs};
+
+const FIN_TIMEOUT: &str = "/proc/sys/net/ipv4/tcp_fin_timeout";
+const MIGRATE_REQ: &str = "/proc/sys/net/ipv4/tcp_migrate_req";
+
+fn main() {
+    let root = Needs {
+        root: true,
+        ..Needs::NOTHING
+    };
+    let bin = debug_bin("reuseport");
+    let migrate_unmet = strategies(&bin)
+        .into_iter()
+        .find(|(name, _)| name == "reuseport-migrate")
+        .expect("servers/reuseport-migrate is listed")
+        .1;
+    testkit::run_trials(vec![
+        trial("run_sets_them_in_the_cell_only", root, run_sets_them_in_the_cell_only),
+        trial("serve_sets_them_too", root, serve_sets_them_too),
+        trial_unless(
+            "reuseport_migrate_serves_with_tcp_migrate_req_on",
+            migrate_unmet,
+            reuseport_migrate_serves_with_tcp_migrate_req_on,
+        ),
+    ]);
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap().trim().to_string()
+}
+
+/// A value for tcp_fin_timeout other than the host's.
+fn other_than_host() -> String {
+    if read(FIN_TIMEOUT) == "17" { "18" } else { "17" }.to_string()
+}
+
+/// The reuseport strategy, with `net.ipv4.tcp_fin_timeout = value`, writing the value it finds at
+/// start into `seen` before it execs.
+fn recording_strategy(value: &str, seen: &Path) -> String {
+    format!(
+        r#"name = "recorder"
+description = "reuseport, recording net.ipv4.tcp_fin_timeout at start"
+start = "sh -c 'cat {FIN_TIMEOUT} > {seen} && exec \"$0\" \"$@\"' {{bin}}/reuseport --workers {{workers}} --port {{port}} --cpus {{cpus}}"
+sysctls = {{ "net.ipv4.tcp_fin_timeout" = "{value}" }}
+[requires]
+root = true
+"#,
+        seen = seen.display()
+    )
+}
+
+fn run_sets_them_in_the_cell_only() {
+    let bin = debug_bin("reuseport");
+    let (host, value) = (read(FIN_TIMEOUT), other_than_host());
+    let scratch = tempfile::tempdir().unwrap();
+    let seen = scratch.path().join("seen");
+    let root = servers(&[("recorder", recording_strategy(&value, &seen))]);
+    let out = common::lbbench(root.path(), &bin, &["run", "-c", "tiny.toml", "--out", "res"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.path().join("res/results.json")).unwrap()).unwrap();
+    let cells = results["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2, "{results}");
+    assert!(
+        cells.iter().all(|c| c["isolated"] == true),
+        "as root, cells are isolated: {results}"
+    );
+    assert_eq!(std::fs::read_to_string(&seen).unwrap().trim(), value);
+    assert_eq!(read(FIN_TIMEOUT), host, "the host's net.ipv4.tcp_fin_timeout changed");
+}
+
+/// `lbbench serve NAME --port 8080 --workers 2 -- COMMAND` (a private namespace has port 8080
+/// free); returns what COMMAND printed.
+fn serve(servers_dir: &Path, bin: &Path, strategy: &str, command: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lbbench"))
+        .args(["serve", strategy, "--port", "8080", "--workers", "2", "--servers"])
+        .arg(servers_dir)
+        .arg("--bin")
+        .arg(bin)
+        .arg("--")
+        .args(command)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "serve {strategy}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+fn serve_sets_them_too() {
+    let bin = debug_bin("reuseport");
+    let (host, value) = (read(FIN_TIMEOUT), other_than_host());
+    let scratch = tempfile::tempdir().unwrap();
+    let root = servers(&[("recorder", recording_strategy(&value, &scratch.path().join("seen")))]);
+    let printed = serve(&root.path().join("servers"), &bin, "recorder", &["cat", FIN_TIMEOUT]);
+    assert_eq!(printed.trim(), value, "the command runs in the strategy's namespace");
+    assert_eq!(read(FIN_TIMEOUT), host, "the host's net.ipv4.tcp_fin_timeout changed");
+}
+
+fn reuseport_migrate_serves_with_tcp_migrate_req_on() {
+    let bin = debug_bin("reuseport");
+    let host = read(MIGRATE_REQ);
+    let printed = serve(
+        &workspace().join("servers"),
+        &bin,
+        "reuseport-migrate",
+        &["cat", MIGRATE_REQ],
+    );
+    assert_eq!(
+        printed.trim(),
+        "1",
+        "net.ipv4.tcp_migrate_req where the strategy serves"
+    );
+    assert_eq!(read(MIGRATE_REQ), host, "the host's net.ipv4.tcp_migrate_req changed");
+}
