@@ -113,7 +113,7 @@ impl CellSpec {
     pub fn time_limit(&self) -> Duration {
         let (l, s) = (&self.load, &self.server);
         let closed = l.warmup + l.duration + l.request_timeout;
-        let open = (l.warmup + l.open_loop_duration + l.request_timeout) * l.open_loop.len() as u32;
+        let open = (l.open_loop_warmup + l.open_loop_duration + l.request_timeout) * l.open_loop.len() as u32;
         let search = if self.slo.p99.is_some() {
             self.slo.time_limit(l.request_timeout)
         } else {
@@ -329,6 +329,7 @@ fn measure(
                 // An offered rate is of requests, one at a time.
                 pipeline: 1,
                 duration: spec.load.open_loop_duration,
+                warmup: spec.load.open_loop_warmup,
                 ..closed.clone()
             };
             let run = measured_run(spec, &opts)?;

@@ -83,6 +83,9 @@ pub struct LoadConfig {
     /// Measured window of each open-loop step.
     #[serde(with = "humantime_serde")]
     pub open_loop_duration: Duration,
+    /// Load before each open-loop step's window (the server is already warm from the closed loop).
+    #[serde(with = "humantime_serde")]
+    pub open_loop_warmup: Duration,
     /// Length of the intervals of each run's timeline (figures per interval of the window).
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
@@ -127,6 +130,7 @@ impl Default for LoadConfig {
             client_threads: 0,
             open_loop: Vec::new(),
             open_loop_duration: Duration::from_secs(3),
+            open_loop_warmup: Duration::from_millis(300),
             interval: Duration::from_secs(1),
         }
     }
