@@ -1,5 +1,6 @@
 //! The results of a run and their exporters: one small trait, one file per format.
 
+pub mod compare;
 pub mod csv;
 pub mod json;
 pub mod markdown;
