@@ -18,13 +18,13 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// Sweep strategies × core counts × workloads; write results/ (JSON, CSV, markdown, SVG).
+    /// Sweep strategies × core counts × workloads; write results/ (index.html, JSON, CSV, markdown, SVG).
     Run(RunArgs),
     /// List discovered strategies and whether each can run here.
     List(ServersArgs),
     /// Drive HTTP load against any server and print throughput and latency (like wrk).
     Load(LoadArgs),
-    /// Re-render the SVG plots (and CSV, markdown) from a results.json.
+    /// Re-render the SVG plots (and index.html, CSV, markdown) from a results.json.
     Plot(PlotArgs),
     /// Compare two results files cell by cell: better, worse or within noise (terminal, markdown, HTML).
     Compare(CompareArgs),
