@@ -53,13 +53,16 @@ pub enum Call {
     NotMeasured,
 }
 
+/// What the "*" of [`Call::OneRun`] means.
+pub const ONE_RUN: &str = "*: one run on a side: no spread, so no call either way (run with sweep.repeats ≥ 2)";
+
 impl Call {
     pub fn label(self) -> &'static str {
         match self {
             Call::Better => "better",
             Call::Worse => "worse",
             Call::WithinNoise => "within noise",
-            Call::OneRun => "within noise (one run: no spread)",
+            Call::OneRun => "within noise*",
             Call::NotMeasured => "not measured",
         }
     }
@@ -109,10 +112,10 @@ impl Change {
         Some(self.new? / self.base?.max(1e-9))
     }
 
-    /// "better (+20.0 %)": the call, and how much the figure moved.
+    /// "+20.0 % better": how much the figure moved, and the call.
     pub fn verdict(&self) -> String {
         match self.ratio() {
-            Some(r) => format!("{} ({:+.1} %)", self.call.label(), (r - 1.0) * 100.0),
+            Some(r) => format!("{:+.1} % {}", (r - 1.0) * 100.0, self.call.label()),
             None => self.call.label().into(),
         }
     }
@@ -307,7 +310,7 @@ pub fn tally(c: &Comparison) -> Vec<String> {
                 .collect();
             moved.sort_by(f64::total_cmp);
             Some(format!(
-                "{}: {} cells, {} better, {} worse, {noise} within noise ({:.0} %; {} of them one run: no spread); \
+                "{}: {} cells, {} better, {} worse, {noise} within noise ({:.0} %; {} of them with one run); \
                  median change {:.1} %, largest {:.1} %",
                 m.name(),
                 changes.len(),
@@ -322,13 +325,12 @@ pub fn tally(c: &Comparison) -> Vec<String> {
         .collect()
 }
 
-fn only_lines(c: &Comparison) -> Vec<String> {
+/// The footnote, when a call has one, then the cells present in one run only.
+pub fn notes(c: &Comparison) -> Vec<String> {
+    let one_run = c.rows.iter().flat_map(|r| &r.changes).any(|ch| ch.call == Call::OneRun);
     let name = |k: &Key| format!("{} cores={} {}", k.0, k.1, k.2.name());
-    let mut out: Vec<String> = c
-        .only_base
-        .iter()
-        .map(|k| format!("only in BASE: {}", name(k)))
-        .collect();
+    let mut out: Vec<String> = one_run.then(|| ONE_RUN.to_string()).into_iter().collect();
+    out.extend(c.only_base.iter().map(|k| format!("only in BASE: {}", name(k))));
     out.extend(c.only_new.iter().map(|k| format!("only in NEW: {}", name(k))));
     out
 }
@@ -338,7 +340,7 @@ pub fn render_text(c: &Comparison) -> String {
     let (header, rows) = rows(c);
     let mut out = format!("BASE commit {}, NEW commit {}\n", c.commits.0, c.commits.1);
     out += &table::aligned(&header, &rows);
-    for line in tally(c).into_iter().chain(only_lines(c)) {
+    for line in notes(c).into_iter().chain(tally(c)) {
         out += &line;
         out.push('\n');
     }
@@ -361,7 +363,7 @@ pub fn render_markdown(c: &Comparison) -> String {
     }
     out += &pipe_table(&header, &rows);
     out.push('\n');
-    for line in tally(c).into_iter().chain(only_lines(c)) {
+    for line in notes(c).into_iter().chain(tally(c)) {
         out += &format!("- {line}\n");
     }
     out

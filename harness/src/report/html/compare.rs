@@ -62,17 +62,7 @@ fn changes(c: &Comparison) -> Section {
          lowest–highest run is in brackets. Click a column's header to sort.</p>",
     );
     body += &table(&header, &html_rows, true);
-    body += &list(compare::tally(c).iter().map(|l| esc(l)));
-    let name = |k: &compare::Key| format!("{} · {} cores · {}", k.0, k.1, k.2.name());
-    let only: Vec<String> = c
-        .only_base
-        .iter()
-        .map(|k| format!("only in BASE: {}", esc(&name(k))))
-        .chain(c.only_new.iter().map(|k| format!("only in NEW: {}", esc(&name(k)))))
-        .collect();
-    if !only.is_empty() {
-        body += &list(only);
-    }
+    body += &list(compare::notes(c).iter().chain(&compare::tally(c)).map(|l| esc(l)));
     Section::new("changes", "Changes", body)
 }
 
@@ -144,7 +134,7 @@ mod tests {
         new.machine.kernel = "6.18.0".into();
         let c = compare::compare(&base, &new);
         let html = page(&base, &new, &c, ("a/results.json", "b/results.json")).unwrap();
-        assert!(html.contains("<span class=\"better\">better (+20.0 %)</span>"));
+        assert!(html.contains("<span class=\"better\">+20.0 % better</span>"));
         assert!(html.contains("the kernel differs"));
         assert_eq!(html.matches("<div class=\"side\">").count(), 3);
         assert_eq!(html.matches("<svg width").count(), 6, "BASE and NEW of three figures");
