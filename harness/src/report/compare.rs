@@ -3,9 +3,8 @@
 //! noise by the verdict's own rule ([`Metric::beats`]: every run of one beat every run of the
 //! other, at least two runs each). With one run per cell there is no spread, so nothing is called.
 
-use super::markdown::pipe_table;
 use super::verdict::Metric;
-use super::{ms, table, Point, Results, SCHEMA};
+use super::{Point, Results, SCHEMA};
 use crate::config::Workload;
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -149,7 +148,7 @@ pub struct Comparison {
 pub fn compare(base: &Results, new: &Results) -> Comparison {
     let (bp, np) = (base.points(), new.points());
     let key = |p: &Point| (p.strategy.clone(), p.cores, p.workload.clone());
-    let rows = bp
+    let rows: Vec<Row> = bp
         .iter()
         .filter_map(|b| {
             let n = np.iter().find(|n| key(n) == key(b))?;
@@ -169,13 +168,42 @@ pub fn compare(base: &Results, new: &Results) -> Comparison {
             .collect()
     };
     let commit = |r: &Results| r.git_commit.clone().unwrap_or_else(|| "unknown".into());
+    let mut warnings = differences(base, new);
+    warnings.extend(together(&rows));
     Comparison {
         rows,
         only_base: only(&bp, &np),
         only_new: only(&np, &bp),
-        warnings: differences(base, new),
+        warnings,
         commits: (commit(base), commit(new)),
     }
+}
+
+/// A median change over every cell beyond this is called out.
+const TOGETHER: f64 = 0.10;
+
+/// Where the median cell moved by over [`TOGETHER`] in throughput or CPU per request, every
+/// strategy moved together: what changed touches them all, or the machine itself changed (on the
+/// development VM one sweep used 45 % more CPU per request than the one before, same commit).
+fn together(rows: &[Row]) -> Vec<String> {
+    [Metric::Throughput, Metric::CpuPerRequest]
+        .into_iter()
+        .filter_map(|metric| {
+            let i = METRICS.iter().position(|&m| m == metric)?;
+            let mut ratios: Vec<f64> = rows.iter().filter_map(|r| r.changes[i].ratio()).collect();
+            ratios.sort_by(f64::total_cmp);
+            let median = *ratios.get(ratios.len().checked_sub(1)? / 2)?;
+            ((median - 1.0).abs() > TOGETHER).then(|| {
+                format!(
+                    "{} moved by {:+.1} % in the median cell: every strategy moved together, so either what \
+                     changed touches them all (a kernel setting) or the machine did (other load, CPU frequency, \
+                     a VM neighbour); run BASE again to tell",
+                    metric.name(),
+                    (median - 1.0) * 100.0
+                )
+            })
+        })
+        .collect()
 }
 
 /// What differs between the runs besides the code under test.
@@ -234,140 +262,8 @@ fn isolation(isolated: bool) -> &'static str {
     }
 }
 
-/// "1001" for one run, "1001 (1000–1002)" with the range over several.
-fn figure(metric: Metric, value: Option<f64>, range: Option<(f64, f64)>) -> String {
-    let f = |v: f64| match metric {
-        Metric::Throughput => format!("{v:.0}"),
-        Metric::P99 => ms(v),
-        Metric::CpuPerRequest => format!("{v:.1}"),
-    };
-    match (value, range) {
-        (None, _) => "-".into(),
-        (Some(v), None) => f(v),
-        (Some(v), Some((lo, hi))) => format!("{} ({}–{})", f(v), f(lo), f(hi)),
-    }
-}
-
-/// Header and rows of the comparison (text cells).
-pub fn rows(c: &Comparison) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let header = vec![
-        "workload",
-        "strategy",
-        "cores",
-        "runs",
-        "req/s BASE",
-        "req/s NEW",
-        "req/s",
-        "p99 ms BASE",
-        "p99 ms NEW",
-        "p99",
-        "cpu µs/req BASE",
-        "cpu µs/req NEW",
-        "cpu/req",
-    ];
-    let rows = c
-        .rows
-        .iter()
-        .map(|r| {
-            let mut row = vec![
-                r.workload.name().to_string(),
-                r.strategy.clone(),
-                r.cores.to_string(),
-                format!("{}/{}", r.runs.0, r.runs.1),
-            ];
-            for ch in &r.changes {
-                row.push(figure(ch.metric, ch.base, ch.base_range));
-                row.push(figure(ch.metric, ch.new, ch.new_range));
-                row.push(ch.verdict());
-            }
-            row
-        })
-        .collect();
-    (header, rows)
-}
-
-/// Per metric: how many cells were better, worse, within noise, and how far the figures moved.
-pub fn tally(c: &Comparison) -> Vec<String> {
-    METRICS
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| {
-            let changes: Vec<&Change> = c
-                .rows
-                .iter()
-                .map(|r| &r.changes[i])
-                .filter(|ch| ch.ratio().is_some())
-                .collect();
-            if changes.is_empty() {
-                return None;
-            }
-            let count = |call: Call| changes.iter().filter(|ch| ch.call == call).count();
-            let noise = changes.iter().filter(|ch| ch.call.within_noise()).count();
-            let mut moved: Vec<f64> = changes
-                .iter()
-                .filter_map(|ch| ch.ratio())
-                .map(|r| (r - 1.0).abs() * 100.0)
-                .collect();
-            moved.sort_by(f64::total_cmp);
-            Some(format!(
-                "{}: {} cells, {} better, {} worse, {noise} within noise ({:.0} %; {} of them with one run); \
-                 median change {:.1} %, largest {:.1} %",
-                m.name(),
-                changes.len(),
-                count(Call::Better),
-                count(Call::Worse),
-                noise as f64 * 100.0 / changes.len() as f64,
-                count(Call::OneRun),
-                moved[(moved.len() - 1) / 2],
-                moved[moved.len() - 1]
-            ))
-        })
-        .collect()
-}
-
-/// The footnote, when a call has one, then the cells present in one run only.
-pub fn notes(c: &Comparison) -> Vec<String> {
-    let one_run = c.rows.iter().flat_map(|r| &r.changes).any(|ch| ch.call == Call::OneRun);
-    let name = |k: &Key| format!("{} cores={} {}", k.0, k.1, k.2.name());
-    let mut out: Vec<String> = one_run.then(|| ONE_RUN.to_string()).into_iter().collect();
-    out.extend(c.only_base.iter().map(|k| format!("only in BASE: {}", name(k))));
-    out.extend(c.only_new.iter().map(|k| format!("only in NEW: {}", name(k))));
-    out
-}
-
-/// The terminal table, the tally and the cells present in one run only.
-pub fn render_text(c: &Comparison) -> String {
-    let (header, rows) = rows(c);
-    let mut out = format!("BASE commit {}, NEW commit {}\n", c.commits.0, c.commits.1);
-    out += &table::aligned(&header, &rows);
-    for line in notes(c).into_iter().chain(tally(c)) {
-        out += &line;
-        out.push('\n');
-    }
-    out
-}
-
-/// The same as markdown.
-pub fn render_markdown(c: &Comparison) -> String {
-    let (header, rows) = rows(c);
-    let mut out = format!(
-        "# lbbench compare\n\nBASE commit {}, NEW commit {}. Better or worse only when every run of one beat \
-         every run of the other (at least two runs each); the spread is shown in brackets.\n\n",
-        c.commits.0, c.commits.1
-    );
-    for w in &c.warnings {
-        out += &format!("> warning: {w}\n");
-    }
-    if !c.warnings.is_empty() {
-        out.push('\n');
-    }
-    out += &pipe_table(&header, &rows);
-    out.push('\n');
-    for line in notes(c).into_iter().chain(tally(c)) {
-        out += &format!("- {line}\n");
-    }
-    out
-}
+mod render;
+pub use render::{notes, render_markdown, render_text, rows, tally};
 
 #[cfg(test)]
 mod tests;

@@ -110,3 +110,20 @@ fn results_of_another_schema_are_refused_with_how_to_fix() {
         "{e}"
     );
 }
+
+#[test]
+fn every_strategy_moving_together_is_called_out() {
+    let base = fixture::results();
+    let mut new = base.clone();
+    for c in new.cells.iter_mut() {
+        c.load.rps *= 0.8;
+    }
+    let c = compare(&base, &new);
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert!(
+        c.warnings[0].starts_with("throughput moved by -20.0 % in the median cell"),
+        "{:?}",
+        c.warnings
+    );
+    assert!(compare(&base, &base).warnings.is_empty());
+}
