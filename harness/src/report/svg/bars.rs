@@ -83,7 +83,8 @@ fn bars(area: &Root<'_>, r: &Results, points: &[&Point], title: &str, y: &Axis, 
             colour.mix(0.55).filled()
         };
         chart.draw_series([Rectangle::new([(0.0, low), (v, high)], bar)])?;
-        if let Some((lo, hi)) = (y.range)(p) {
+        let range = (y.range)(p);
+        if let Some((lo, hi)) = range {
             chart.draw_series([ErrorBar::new_horizontal(centre, lo, v, hi, BLACK.stroke_width(1), 8)])?;
         }
         draw_marks(&mut chart, k, &[(v, centre)], p.shared_cpus)?;
@@ -95,7 +96,9 @@ fn bars(area: &Root<'_>, r: &Results, points: &[&Point], title: &str, y: &Axis, 
         let font = (FONT, LABEL_PX - 2)
             .into_font()
             .color(&if flag.is_empty() { BLACK } else { RED });
-        chart.draw_series([EmptyElement::at((v, centre)) + Text::new(text, (12, -6), font)])?;
+        // Past the whisker, so the value never sits on it.
+        let end = range.map_or(v, |(_, hi)| hi.max(v));
+        chart.draw_series([EmptyElement::at((end, centre)) + Text::new(text, (10, -6), font)])?;
     }
     Ok(())
 }
