@@ -32,6 +32,11 @@ fn main() {
             the_page_renders_in_chromium_without_a_console_message,
         ),
         trial(
+            "lbbench_compare_of_a_run_with_itself_is_within_noise_and_its_page_renders",
+            chromium,
+            lbbench_compare_of_a_run_with_itself_is_within_noise_and_its_page_renders,
+        ),
+        trial(
             "the_console_check_catches_a_broken_page",
             chromium,
             the_console_check_catches_a_broken_page,
@@ -195,6 +200,36 @@ fn the_page_renders_in_chromium_without_a_console_message() {
     // A blank 1366×900 page compresses to a few kB; the verdict table and the legend do not.
     assert!(png.len() > 30_000, "{} is nearly empty", shot.display());
     println!("screenshot: {}", shot.display());
+}
+
+/// `lbbench compare` on a real results file against itself: every cell within noise, no
+/// warning; its HTML page passes the same browser checks as the results page.
+fn lbbench_compare_of_a_run_with_itself_is_within_noise_and_its_page_renders() {
+    let results = sweep().join("results.json");
+    let page = scratch("compare").join("compare.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_lbbench"))
+        .arg("compare")
+        .args([&results, &results])
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "", "no warning comparing a run with itself");
+    let table = text(&out.stdout);
+    for metric in ["throughput", "p99 latency", "CPU per request"] {
+        assert!(
+            table.contains(&format!("{metric}: 4 cells, 0 better, 0 worse, 4 within noise (100 %")),
+            "{metric}: {table}"
+        );
+    }
+    let visit = chromium(&page, &["--dump-dom"]);
+    assert!(visit.console.is_empty(), "console messages: {:#?}", visit.console);
+    assert!(visit.requests.is_empty(), "network requests: {:#?}", visit.requests);
+    assert!(visit.stdout.contains("data-ready=\"yes\""));
+    for s in STRATEGIES {
+        assert!(visit.stdout.contains(s), "the compare page does not name {s}");
+    }
 }
 
 /// The checks above can fail: a page with a script error and an image from a CDN is caught.
