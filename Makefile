@@ -76,4 +76,4 @@ fuzz:
 clean:
 	$(CARGO) clean
 	rm -rf fuzz/target
-	rm -f results/*.json results/*.csv results/*.svg results/*.md
+	rm -f results/*.json results/*.csv results/*.svg results/*.md results/*.html

@@ -18,14 +18,16 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// Sweep strategies × core counts × workloads; write results/ (JSON, CSV, markdown, SVG).
+    /// Sweep strategies × core counts × workloads; write results/ (index.html, JSON, CSV, markdown, SVG).
     Run(RunArgs),
     /// List discovered strategies and whether each can run here.
     List(ServersArgs),
     /// Drive HTTP load against any server and print throughput and latency (like wrk).
     Load(LoadArgs),
-    /// Re-render the SVG plots (and CSV, markdown) from a results.json.
+    /// Re-render the SVG plots (and index.html, CSV, markdown) from a results.json.
     Plot(PlotArgs),
+    /// Compare two results files cell by cell: better, worse or within noise (terminal, markdown, HTML).
+    Compare(CompareArgs),
     /// Print the Debian packages that would make unavailable strategies available.
     Packages(ServersArgs),
     /// Start one strategy in the foreground (or run a command against it) to point any HTTP tool at it.
@@ -157,4 +159,24 @@ pub struct PlotArgs {
     /// Where to write the plots [default: the directory of the results file].
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Every (strategy, cores, workload) in both files: NEW's req/s, p99 and server CPU per \
+request against BASE's, called better or worse only when every run of one beat every run of the other \
+(at least two runs each, as in the verdict); otherwise within noise. Cells in one file only are listed. \
+Files of another results schema are refused; differing machines, kernels or program versions are warned about."
+)]
+pub struct CompareArgs {
+    /// The results.json to compare against.
+    pub base: PathBuf,
+    /// The results.json of the run to judge.
+    pub new: PathBuf,
+    /// Print a markdown table instead of the terminal table.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Also write an HTML page with the table and both runs' figures side by side.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }

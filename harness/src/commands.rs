@@ -1,6 +1,6 @@
 //! What each subcommand does, at the edge: anyhow errors with context that say how to fix.
 
-use crate::cli::{LoadArgs, NewArgs, PlotArgs, RunArgs, ServersArgs};
+use crate::cli::{CompareArgs, LoadArgs, NewArgs, PlotArgs, RunArgs, ServersArgs};
 use crate::config::Config;
 use crate::load::{self, target::Target};
 use crate::manifest::{self, Layout, Strategy};
@@ -179,6 +179,26 @@ pub fn plot(args: PlotArgs) -> Result<()> {
     };
     let files = report::write(&results, &dir, report::derived())?;
     summarize(&results, &files);
+    Ok(())
+}
+
+pub fn compare(args: CompareArgs) -> Result<()> {
+    let (base, new) = (report::compare::read(&args.base)?, report::compare::read(&args.new)?);
+    let comparison = report::compare::compare(&base, &new);
+    for w in &comparison.warnings {
+        eprintln!("warning: {w}");
+    }
+    if args.markdown {
+        print!("{}", report::compare::render_markdown(&comparison));
+    } else {
+        print!("{}", report::compare::render_text(&comparison));
+    }
+    if let Some(path) = &args.html {
+        let names = (args.base.display().to_string(), args.new.display().to_string());
+        let page = report::html::compare::page(&base, &new, &comparison, (&names.0, &names.1))?;
+        std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }
 

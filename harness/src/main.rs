@@ -12,6 +12,7 @@ fn main() -> ExitCode {
         Cmd::List(args) => done(commands::list(args)),
         Cmd::Load(args) => done(commands::load(args)),
         Cmd::Plot(args) => done(commands::plot(args)),
+        Cmd::Compare(args) => done(commands::compare(args)),
         Cmd::Packages(args) => done(commands::packages(args)),
         Cmd::New(args) => done(commands::new(args)),
         // Exits with the status of the command it ran, if any.

@@ -23,11 +23,7 @@ pub fn render(r: &Results) -> String {
         r.config_path
     );
     let (header, rows) = table::rows(r);
-    out += &format!("| {} |\n", header.join(" | "));
-    out += &format!("|{}\n", "---|".repeat(header.len()));
-    for row in rows {
-        out += &format!("| {} |\n", row.join(" | "));
-    }
+    out += &pipe_table(&header, &rows);
     out += "\n## Verdict\n\nPer workload and core count, the strategy with the highest req/s (and the lowest p99), \
             called ahead only when every one of its runs beat every run of the next one (their min–max \
             ranges do not overlap, at least two runs each).\n\n";
@@ -58,6 +54,15 @@ pub fn render(r: &Results) -> String {
         for f in &r.failures {
             out += &format!("- {}\n", f.headline());
         }
+    }
+    out
+}
+
+/// A markdown (pipe) table.
+pub fn pipe_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = format!("| {} |\n|{}\n", header.join(" | "), "---|".repeat(header.len()));
+    for row in rows {
+        out += &format!("| {} |\n", row.join(" | "));
     }
     out
 }

@@ -1,6 +1,8 @@
 //! The results of a run and their exporters: one small trait, one file per format.
 
+pub mod compare;
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod points;
@@ -92,7 +94,7 @@ pub trait Exporter {
 }
 
 /// Every format `lbbench run` writes, the results file first.
-pub const FORMATS: [&dyn Exporter; 4] = [&json::Json, &csv::Csv, &markdown::Markdown, &svg::Svg];
+pub const FORMATS: [&dyn Exporter; 5] = [&json::Json, &csv::Csv, &markdown::Markdown, &svg::Svg, &html::Html];
 
 /// What `lbbench plot` re-renders from a results file: every format but the results file itself.
 pub fn derived() -> &'static [&'static dyn Exporter] {

@@ -6,13 +6,71 @@
 use super::{Point, Results};
 use crate::config::Workload;
 
-/// What a verdict is about.
+/// What a verdict (or a comparison) is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
     /// Higher is better.
     Throughput,
     /// Lower is better.
     P99,
+    /// Server CPU time per 2xx response; lower is better.
+    CpuPerRequest,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Throughput => "throughput",
+            Metric::P99 => "p99 latency",
+            Metric::CpuPerRequest => "CPU per request",
+        }
+    }
+
+    pub fn higher_is_better(self) -> bool {
+        self == Metric::Throughput
+    }
+
+    /// The point's figure: of its median-throughput run (None where it was not measured).
+    pub fn value(self, p: &Point) -> Option<f64> {
+        match self {
+            Metric::Throughput => Some(p.rps),
+            Metric::P99 => Some(p.p99_us),
+            Metric::CpuPerRequest => p.cpu_us_per_request,
+        }
+    }
+
+    /// Lowest and highest over the point's runs.
+    pub fn range(self, p: &Point) -> Option<(f64, f64)> {
+        match self {
+            Metric::Throughput => Some(p.rps_range),
+            Metric::P99 => Some(p.p99_range),
+            Metric::CpuPerRequest => p.cpu_range,
+        }
+    }
+
+    /// How much better `a` is than `b`, as a fraction (0.12: 12 %; negative when worse).
+    pub fn margin(self, a: &Point, b: &Point) -> Option<f64> {
+        let (x, y) = (self.value(a)?, self.value(b)?);
+        Some(if self.higher_is_better() {
+            x / y.max(1e-9) - 1.0
+        } else {
+            y / x.max(1e-9) - 1.0
+        })
+    }
+
+    /// THE rule of every verdict and comparison: `a` beats `b` only when every run of `a` beat
+    /// every run of `b` (their min–max ranges do not overlap) and each has at least two runs.
+    pub fn beats(self, a: &Point, b: &Point) -> bool {
+        let (Some(ra), Some(rb)) = (self.range(a), self.range(b)) else {
+            return false;
+        };
+        let apart = if self.higher_is_better() {
+            ra.0 > rb.1
+        } else {
+            ra.1 < rb.0
+        };
+        apart && a.runs >= 2 && b.runs >= 2
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,18 +114,17 @@ pub fn verdicts(results: &Results) -> Vec<Verdict> {
 
 fn judge(points: &[&Point], workload: Workload, cores: usize, metric: Metric) -> Verdict {
     let mut ranked: Vec<&Point> = points.to_vec();
-    match metric {
-        Metric::Throughput => ranked.sort_by(|a, b| b.rps.total_cmp(&a.rps)),
-        Metric::P99 => ranked.sort_by(|a, b| a.p99_us.total_cmp(&b.p99_us)),
-    }
+    // Best first; a point without the figure last.
+    let key = |p: &Point| match metric.value(p) {
+        Some(v) if metric.higher_is_better() => -v,
+        Some(v) => v,
+        None => f64::INFINITY,
+    };
+    ranked.sort_by(|a, b| key(a).total_cmp(&key(b)));
     let (leader, next) = (ranked[0], ranked.get(1).copied());
-    let (margin, separated) = match (next, metric) {
-        (None, _) => (0.0, false),
-        (Some(n), Metric::Throughput) => (leader.rps / n.rps.max(1e-9) - 1.0, leader.rps_range.0 > n.rps_range.1),
-        (Some(n), Metric::P99) => (
-            n.p99_us / leader.p99_us.max(1e-9) - 1.0,
-            leader.p99_range.1 < n.p99_range.0,
-        ),
+    let (margin, separated) = match next {
+        None => (0.0, false),
+        Some(n) => (metric.margin(leader, n).unwrap_or(0.0), metric.beats(leader, n)),
     };
     let both = [Some(leader), next];
     let involved = || both.iter().flatten();
@@ -85,7 +142,7 @@ fn judge(points: &[&Point], workload: Workload, cores: usize, metric: Metric) ->
         leader: leader.strategy.clone(),
         runner_up: next.map(|n| n.strategy.clone()),
         margin,
-        separated: separated && involved().all(|p| p.runs >= 2),
+        separated,
         caveat,
     }
 }
@@ -93,10 +150,7 @@ fn judge(points: &[&Point], workload: Workload, cores: usize, metric: Metric) ->
 impl Verdict {
     /// One line for people.
     pub fn sentence(&self) -> String {
-        let what = match self.metric {
-            Metric::Throughput => "throughput",
-            Metric::P99 => "p99 latency",
-        };
+        let what = self.metric.name();
         let head = format!(
             "{}, {} core{}, {what}: ",
             self.workload.name(),

@@ -106,22 +106,25 @@ pub fn fairness(results: &Results, workload: &Workload) -> Result<String> {
     })
 }
 
-/// What a panel plots up the y axis.
-struct Axis<'a> {
-    desc: &'a str,
-    value: &'a dyn Fn(&Point) -> f64,
+/// What a panel plots up the y axis (along the bars, in a bar chart).
+pub(super) struct Axis<'a> {
+    pub(super) desc: &'a str,
+    pub(super) value: &'a dyn Fn(&Point) -> f64,
     /// An error bar over the repeats, where there is one.
-    range: &'a dyn Fn(&Point) -> Option<(f64, f64)>,
+    pub(super) range: &'a dyn Fn(&Point) -> Option<(f64, f64)>,
     /// A fixed top of the axis (else from the data).
-    top: Option<f64>,
+    pub(super) top: Option<f64>,
 }
 
-/// One chart: a line per strategy through its points against server cores.
+/// One chart: a line per strategy through its points against server cores (bars for few core counts).
 fn panel(area: &Root<'_>, r: &Results, workload: &Workload, caption: &str, y: &Axis) -> Result<()> {
     let points: Vec<Point> = r.points().into_iter().filter(|p| &p.workload == workload).collect();
     let mut cores: Vec<i32> = points.iter().map(|p| p.cores as i32).collect();
     cores.sort_unstable();
     cores.dedup();
+    if cores.len() <= super::bars::MAX_CORE_COUNTS {
+        return super::bars::panels(area, r, &points, &cores, caption, y);
+    }
     let (lo, hi) = (cores.first().copied().unwrap_or(1), cores.last().copied().unwrap_or(1));
     let highest = |p: &Point| (y.range)(p).map_or((y.value)(p), |(_, h)| h.max((y.value)(p)));
     let top = y

@@ -2,13 +2,18 @@
 //! shapes and legend shared. Each strategy keeps one colour and one marker shape in every figure
 //! (by its place in the run's strategy order), so 11+ lines stay apart for colour-blind readers.
 
+mod bars;
 mod closed;
 mod load;
+mod spectrum;
 mod split;
+mod swatch;
 
 pub use closed::{capacity, cpu_per_request, fairness, latency, throughput};
 pub use load::latency_vs_load;
+pub use spectrum::{spectra, spectrum, spectrum_file};
 pub use split::cpu_split;
+pub use swatch::{css_colour, swatch};
 
 use super::{Exporter, Results};
 use anyhow::{anyhow, Result};
@@ -110,6 +115,9 @@ impl Exporter for Svg {
             let name = w.name();
             files.push((format!("throughput-{name}.svg"), throughput(results, &w)?));
             files.push((format!("latency-{name}.svg"), latency(results, &w)?));
+            for (_, cores) in spectra(results).into_iter().filter(|k| k.0 == w) {
+                files.push((spectrum_file(&w, cores), spectrum(results, &w, cores)?));
+            }
             files.push((format!("fairness-{name}.svg"), fairness(results, &w)?));
             if results
                 .points()
