@@ -291,7 +291,9 @@ mod tests {
             .unwrap()
         };
         let (spinning, sleeping) = (measure(true), measure(false));
-        assert!(spinning > 0.9, "spinning: {spinning}");
-        assert!(sleeping < 0.5, "sleeping: {sleeping}");
+        // Not 1.0: a container's CPU quota can hold a runnable thread back (throttled), which
+        // counts as neither; on a loaded 2-CPU machine that took up to a third.
+        assert!(spinning > 0.5, "spinning: {spinning}");
+        assert!(sleeping < 0.2, "sleeping: {sleeping}");
     }
 }
