@@ -66,6 +66,16 @@ impl SloConfig {
     }
 }
 
+/// What one open-loop run at a probed rate measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measured {
+    pub p99_us: u64,
+    pub failed_share: f64,
+    pub rate_reached: bool,
+    /// The client could not keep its schedule (see `LoadReport::late_by_client`).
+    pub client_late: bool,
+}
+
 /// One probe: an open-loop run at `rate`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Probe {
@@ -73,6 +83,8 @@ pub struct Probe {
     pub p99_us: u64,
     pub failed_share: f64,
     pub rate_reached: bool,
+    #[serde(default)]
+    pub client_late: bool,
     /// Met the target: rate reached, p99 and failures within bounds.
     pub ok: bool,
 }
@@ -83,8 +95,12 @@ pub struct Capacity {
     pub target_p99_us: u64,
     /// The highest probed rate that met the target; None when none did.
     pub rps: Option<f64>,
-    /// The search stopped at its upper bound (twice the closed-loop maximum) without a miss.
+    /// The server may take more: the search stopped at its upper bound (twice the closed-loop
+    /// maximum) without a miss, or the rate it missed at was one the client could not keep.
     pub at_least: bool,
+    /// The miss that bounded the search was the client's (it could not keep the schedule).
+    #[serde(default)]
+    pub client_limited: bool,
     pub probes: Vec<Probe>,
 }
 
@@ -93,17 +109,18 @@ pub fn search(
     slo: &SloConfig,
     target_p99_us: u64,
     closed_rps: f64,
-    mut probe: impl FnMut(f64) -> anyhow::Result<(u64, f64, bool)>,
+    mut probe: impl FnMut(f64) -> anyhow::Result<Measured>,
 ) -> anyhow::Result<Capacity> {
     let mut probes: Vec<Probe> = Vec::new();
     let mut run = |rate: f64, probes: &mut Vec<Probe>| -> anyhow::Result<bool> {
-        let (p99_us, failed_share, rate_reached) = probe(rate)?;
-        let ok = rate_reached && p99_us <= target_p99_us && failed_share <= slo.max_failed;
+        let m = probe(rate)?;
+        let ok = m.rate_reached && m.p99_us <= target_p99_us && m.failed_share <= slo.max_failed;
         probes.push(Probe {
             rate,
-            p99_us,
-            failed_share,
-            rate_reached,
+            p99_us: m.p99_us,
+            failed_share: m.failed_share,
+            rate_reached: m.rate_reached,
+            client_late: m.client_late,
             ok,
         });
         Ok(ok)
@@ -140,10 +157,12 @@ pub fn search(
             bad = Some(mid);
         }
     }
+    let client_limited = bad.is_some_and(|b| probes.iter().any(|p| p.rate == b && p.client_late));
     Ok(Capacity {
         target_p99_us,
         rps: good,
-        at_least: bad.is_none() && good.is_some(),
+        at_least: good.is_some() && (bad.is_none() || client_limited),
+        client_limited,
         probes,
     })
 }
@@ -153,13 +172,16 @@ mod tests {
     use super::*;
 
     /// A server that meets a 10 ms p99 up to `capacity` req/s and misses above it.
-    fn server(capacity: f64) -> impl FnMut(f64) -> anyhow::Result<(u64, f64, bool)> {
-        move |rate| {
-            Ok(if rate <= capacity {
-                (2_000, 0.0, true)
-            } else {
-                (50_000, 0.0, true)
-            })
+    fn server(capacity: f64) -> impl FnMut(f64) -> anyhow::Result<Measured> {
+        move |rate| Ok(measured(if rate <= capacity { 2_000 } else { 50_000 }, 0.0))
+    }
+
+    fn measured(p99_us: u64, failed_share: f64) -> Measured {
+        Measured {
+            p99_us,
+            failed_share,
+            rate_reached: true,
+            client_late: false,
         }
     }
 
@@ -186,12 +208,27 @@ mod tests {
         assert_eq!(none.rps, None);
         assert!(none.probes.len() <= slo.max_steps);
         let failing = search(&slo, 10_000, 1_000.0, |r| {
-            Ok((1_000, if r > 500.0 { 0.01 } else { 0.0 }, true))
+            Ok(measured(1_000, if r > 500.0 { 0.01 } else { 0.0 }))
         })
         .unwrap();
         assert!(
             failing.rps.unwrap() <= 500.0,
             "failures count against the target: {failing:?}"
         );
+        assert!(!failing.at_least && !failing.client_limited);
+    }
+
+    #[test]
+    fn a_client_that_falls_behind_bounds_the_search_from_below_only() {
+        let c = search(&SloConfig::default(), 10_000, 1_000.0, |r| {
+            let late = r > 700.0;
+            Ok(Measured {
+                rate_reached: !late,
+                client_late: late,
+                ..measured(1_000, 0.0)
+            })
+        })
+        .unwrap();
+        assert!(c.rps.unwrap() <= 700.0 && c.client_limited && c.at_least, "{c:?}");
     }
 }

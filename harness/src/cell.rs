@@ -354,7 +354,12 @@ fn measure(
                     ..closed.clone()
                 };
                 let l = load::run(&opts)?;
-                Ok((l.latency_us.p99, l.failed_share(), l.rate_reached.unwrap_or(false)))
+                Ok(capacity::Measured {
+                    p99_us: l.latency_us.p99,
+                    failed_share: l.failed_share(),
+                    rate_reached: l.rate_reached.unwrap_or(false),
+                    client_late: l.client_lagged(),
+                })
             };
             Some(capacity::search(
                 &spec.slo,

@@ -45,6 +45,8 @@ struct Attempt {
     intended: Instant,
     /// When it was due (open loop); when it left (closed loop).
     due: Instant,
+    /// When its connection was free to send it (the previous answer in).
+    free_at: Instant,
     sent_at: Instant,
     measured: bool,
     deadline: Instant,
@@ -79,6 +81,7 @@ pub async fn run(
     let mut conn = Conn::default();
     let mut due = plan.begin + offset;
     loop {
+        let free_at = Instant::now();
         let intended = match (plan.interval, schedule) {
             (Some(every), Some((schedule, id))) => {
                 let this = due;
@@ -102,6 +105,7 @@ pub async fn run(
         let a = Attempt {
             intended: intended.min(sent_at),
             due: intended,
+            free_at,
             sent_at,
             measured: intended >= plan.measure_from,
             deadline: (sent_at + plan.timeout).min(plan.end),
@@ -134,7 +138,10 @@ async fn exchange(plan: &Shared, conn: &mut Conn, stats: &RefCell<ThreadStats>, 
     if a.measured {
         let mut st = stats.borrow_mut();
         st.sent += plan.pipeline as u64;
-        st.lag(micros(a.sent_at.saturating_duration_since(a.due)));
+        st.lag(
+            micros(a.sent_at.saturating_duration_since(a.due)),
+            micros(a.sent_at.saturating_duration_since(a.due.max(a.free_at))),
+        );
     }
     let sent = match tokio::time::timeout_at(deadline, conn.send_request(plan.addr, &plan.request)).await {
         Ok(r) => curable(r)?,

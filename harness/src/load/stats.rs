@@ -1,7 +1,7 @@
 //! Per-thread statistics (owned by one thread, no locks) and the merged report.
 
 use super::stored::Stored;
-use super::summary::{ErrorCounts, LoadReport, Percentiles, RATE_REACHED, SATURATED};
+use super::summary::{ErrorCounts, LoadReport, Percentiles, CLIENT_LATE, RATE_REACHED, SATURATED};
 use super::timeline::{self, Timeline};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -35,6 +35,9 @@ pub struct ThreadStats {
     pub in_flight_at_end: u64,
     /// Open loop: due in the window, but not sent before it closed.
     pub not_sent_in_time: u64,
+    /// Open loop: sends that left more than [`CLIENT_LATE`] after they were due although their
+    /// connection was free by then: late because of the client, not the server.
+    pub late_by_client: u64,
     /// Responses per `X-Worker` value; a handful of workers, so a linear scan beats hashing.
     pub per_worker: Vec<(Box<[u8]>, u64)>,
     /// Share of wall time on a CPU.
@@ -58,6 +61,7 @@ impl ThreadStats {
             errors: ErrorCounts::default(),
             in_flight_at_end: 0,
             not_sent_in_time: 0,
+            late_by_client: 0,
             per_worker: Vec::new(),
             cpu_busy: 0.0,
             cpu_wanted: 0.0,
@@ -120,10 +124,14 @@ impl ThreadStats {
         }
     }
 
-    /// Open loop: how late a request left.
-    pub fn lag(&mut self, micros: u64) {
+    /// Open loop: how late a request left, and how much of that the client alone is to blame
+    /// for (the part after its connection was free to send).
+    pub fn lag(&mut self, micros: u64, client_micros: u64) {
         if let Some(h) = &mut self.send_lag {
             h.saturating_record(micros.max(1));
+        }
+        if client_micros > CLIENT_LATE.as_micros() as u64 {
+            self.late_by_client += 1;
         }
     }
 
@@ -143,6 +151,7 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
     let mut latency = histogram();
     let open = target_rps.is_some();
     let (mut uncorrected, mut send_lag) = (histogram(), histogram());
+    let mut late_by_client = 0;
     let mut r = LoadReport {
         connections,
         threads,
@@ -164,6 +173,7 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
         r.error_kinds.add_all(&t.errors);
         r.in_flight_at_end += t.in_flight_at_end;
         r.not_sent_in_time += t.not_sent_in_time;
+        late_by_client += t.late_by_client;
         for (w, n) in t.per_worker {
             *r.per_worker
                 .entry(String::from_utf8_lossy(&w).into_owned())
@@ -189,9 +199,10 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
         };
         r.target_rps = Some(target);
         r.achieved_rps = Some(achieved);
-        r.rate_reached = Some(achieved >= RATE_REACHED * target);
+        r.late_by_client = Some(late_by_client);
         r.uncorrected_latency_us = Some(Percentiles::of(&uncorrected));
         r.send_lag_us = Some(Percentiles::of(&send_lag));
+        r.rate_reached = Some(achieved >= RATE_REACHED * target && !r.client_lagged());
         r.histograms.uncorrected = Some(Stored(uncorrected));
         r.histograms.send_lag = Some(Stored(send_lag));
     }
@@ -253,7 +264,7 @@ mod tests {
         t.sent = 90;
         for _ in 0..90 {
             t.response(Instant::now(), 200, None, 5000, 100);
-            t.lag(4900);
+            t.lag(4900, 0);
         }
         let r = merge(vec![t], 1, 1.0, Some(100.0));
         assert_eq!(
@@ -262,5 +273,41 @@ mod tests {
         );
         assert!(r.latency_us.p99 >= 4990 && r.uncorrected_latency_us.unwrap().p99 <= 101);
         assert!(r.send_lag_us.unwrap().p50 >= 4890);
+        assert_eq!(r.late_by_client, Some(0), "late because the server held the connection");
+    }
+
+    #[test]
+    fn a_client_that_cannot_keep_its_schedule_has_not_reached_the_rate() {
+        let run = |late: u64| {
+            let mut t = ThreadStats::new(true);
+            t.sent = 1000;
+            for i in 0..1000 {
+                t.response(Instant::now(), 200, None, 100, 100);
+                t.lag(2000, if i < late { 2000 } else { 20 });
+            }
+            merge(vec![t], 1, 1.0, Some(1000.0))
+        };
+        let ok = run(10);
+        assert_eq!(
+            (ok.rate_reached, ok.late_by_client),
+            (Some(true), Some(10)),
+            "1 % is allowed"
+        );
+        let late = run(11);
+        assert_eq!(
+            (late.rate_reached, late.late_by_client),
+            (Some(false), Some(11)),
+            "all sent, but late"
+        );
+        // A saturated client reads answers late, so its connections look busy: lag counts then.
+        let mut t = ThreadStats::new(true);
+        t.sent = 1000;
+        t.cpu_wanted = 0.95;
+        for _ in 0..1000 {
+            t.response(Instant::now(), 200, None, 3000, 100);
+            t.lag(2900, 0);
+        }
+        let r = merge(vec![t], 1, 1.0, Some(1000.0));
+        assert_eq!((r.client_saturated, r.rate_reached), (true, Some(false)), "{r:?}");
     }
 }

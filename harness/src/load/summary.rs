@@ -126,9 +126,14 @@ pub struct LoadReport {
     /// Open loop: requests actually sent per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub achieved_rps: Option<f64>,
-    /// Open loop: false when fewer than 95 % of the scheduled requests could be sent.
+    /// Open loop: false when fewer than 95 % of the scheduled requests could be sent, or when
+    /// more than 1 % of them left over 1 ms late with their connection free (`late_by_client`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_reached: Option<bool>,
+    /// Open loop: sends that left more than 1 ms after they were due although their connection
+    /// was free by then — late because the client could not keep its schedule, not the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_by_client: Option<u64>,
     /// Open loop: latency from the actual send, without the coordinated-omission correction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncorrected_latency_us: Option<Percentiles>,
@@ -210,10 +215,27 @@ impl LoadReport {
     }
 }
 
+impl LoadReport {
+    /// Open loop: the client could not keep its schedule. Either more than
+    /// [`CLIENT_LATE_SHARE`] of the sends left late with their connection free, or the client
+    /// was saturated and sends lagged: a client too busy to read answers in time holds its
+    /// connections busy, so its lateness then looks like the server's.
+    pub fn client_lagged(&self) -> bool {
+        let late = self.late_by_client.unwrap_or(0) as f64 > CLIENT_LATE_SHARE * self.sent as f64;
+        let lag_p99 = self.send_lag_us.as_ref().map_or(0, |l| l.p99);
+        late || (self.client_saturated && lag_p99 > CLIENT_LATE.as_micros() as u64)
+    }
+}
+
 /// Above this share of non-2xx responses and errors, a cell's figures are flagged.
 pub const FAILED_SHARE: f64 = 0.01;
 
 /// A rate below this share of the target counts as not reached.
 pub const RATE_REACHED: f64 = 0.95;
+
+/// A send this late with its connection free was held up by the client itself...
+pub const CLIENT_LATE: std::time::Duration = std::time::Duration::from_millis(1);
+/// ...and when more than this share of sends were, the client did not keep the schedule.
+pub const CLIENT_LATE_SHARE: f64 = 0.01;
 
 pub const SATURATED: f64 = 0.90;

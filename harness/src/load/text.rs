@@ -1,6 +1,6 @@
 //! `lbbench load`'s wrk-style text report.
 
-use super::summary::Percentiles;
+use super::summary::{Percentiles, CLIENT_LATE};
 use super::LoadReport;
 
 fn ms(us: u64) -> String {
@@ -28,7 +28,15 @@ pub fn render(url: &str, r: &LoadReport) -> String {
     match (r.target_rps, r.achieved_rps, &r.uncorrected_latency_us, &r.send_lag_us) {
         (Some(target), Some(achieved), Some(uncorrected), Some(lag)) => {
             out += &format!("  Open loop: target {target:.0} req/s, sent {achieved:.0} req/s");
-            if r.rate_reached == Some(false) {
+            if r.client_lagged() {
+                let late = r.late_by_client.unwrap_or(0);
+                out += &format!(
+                    " — WARNING: the client could NOT keep its schedule ({late} sends, {:.1} %, left over {} ms late with their connection free; client saturated: {}); the latency is partly the client's: use more client threads (--threads) or a lower rate",
+                    100.0 * late as f64 / r.sent.max(1) as f64,
+                    CLIENT_LATE.as_millis(),
+                    if r.client_saturated { "yes" } else { "no" }
+                );
+            } else if r.rate_reached == Some(false) {
                 out += " — WARNING: the offered rate was NOT reached; the server (or client) could not keep up";
             }
             out += &format!(

@@ -135,6 +135,7 @@ pub fn results() -> Results {
                         target_p99_us: 10_000,
                         rps: Some(800.0 * (s + 1) as f64 * cores as f64),
                         at_least: false,
+                        client_limited: false,
                         probes: Vec::new(),
                     }),
                     bottleneck: Some(match (cores, s) {

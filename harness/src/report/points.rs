@@ -74,8 +74,10 @@ pub struct Point {
     /// The median run's CPU time by program.
     pub by_program: Vec<ProgramCpu>,
     /// Capacity under the latency objective (searched in the first run), and whether the
-    /// search hit its ceiling without a miss ("at least").
+    /// server may take more ("at least": no miss up to the ceiling, or the client fell behind).
     pub capacity: Option<(f64, bool)>,
+    /// The capacity search stopped where the client, not the server, fell behind its schedule.
+    pub capacity_client_limited: bool,
 }
 
 impl Point {
@@ -155,6 +157,10 @@ fn point(runs: &[&CellResult]) -> Point {
             .iter()
             .find_map(|c| c.capacity.as_ref())
             .map(|c| (c.rps.unwrap_or(0.0), c.at_least)),
+        capacity_client_limited: runs
+            .iter()
+            .find_map(|c| c.capacity.as_ref())
+            .is_some_and(|c| c.client_limited),
     }
 }
 

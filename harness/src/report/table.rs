@@ -88,6 +88,9 @@ fn row(p: &Point) -> Vec<String> {
     if p.client_saturated {
         notes.push("CLIENT SATURATED".to_string());
     }
+    if p.capacity_client_limited {
+        notes.push("capacity: the client fell behind its schedule first".to_string());
+    }
     let (spread, p99_range) = if p.runs > 1 {
         (
             format!("{:.1} %", p.rps_cv * 100.0),
