@@ -65,9 +65,11 @@ pub fn run(args: RunArgs) -> Result<()> {
         out_dir: &config.output.dir,
         placement: &placement,
     };
+    let began = std::time::Instant::now();
     let results = runner::sweep(&setup, &built, skipped)?;
     let files = report::export_all(&results, &config.output.dir)?;
     summarize(&results, &files);
+    eprint!("{}", table::time_spent(&results, began.elapsed().as_secs_f64()));
     if results.cells.is_empty() {
         bail!("every cell failed; see the errors above");
     }

@@ -136,6 +136,34 @@ pub fn render(results: &Results) -> String {
     out
 }
 
+/// Where a sweep's time went, summed over its cells: what to shorten when it is too slow.
+pub fn time_spent(results: &Results, wall_s: f64) -> String {
+    let t = results.cells.iter().fold([0.0; 5], |mut sum, c| {
+        let t = &c.timings;
+        for (s, v) in sum
+            .iter_mut()
+            .zip([t.ready_s, t.closed_s, t.open_loop_s, t.capacity_s, t.stop_s])
+        {
+            *s += v;
+        }
+        sum
+    });
+    let other = (wall_s - t.iter().sum::<f64>()).max(0.0);
+    let parts = ["starting", "closed loop", "open loop", "capacity", "stopping", "other"];
+    let shares: Vec<String> = parts
+        .iter()
+        .zip(t.iter().chain([&other]))
+        .filter(|(_, s)| **s > 0.0)
+        .map(|(p, s)| format!("{p} {:.0} s ({:.0} %)", s, 100.0 * s / wall_s.max(1e-9)))
+        .collect();
+    format!(
+        "{} runs in {:.1} min: {}\n",
+        results.cells.len() + results.failures.len(),
+        wall_s / 60.0,
+        shares.join(", ")
+    )
+}
+
 /// A plain-text table with aligned columns.
 pub fn aligned(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();

@@ -245,3 +245,25 @@ fn every_format_is_written_atomically_and_plot_skips_the_results_file() {
     assert!(!again.iter().any(|f| f.ends_with("results.json")));
     assert_eq!(again.len() + 1, files.len());
 }
+
+#[test]
+fn the_time_spent_adds_up_to_the_wall_time() {
+    let mut r = fixture::results();
+    r.cells.truncate(2);
+    r.failures.clear();
+    for c in &mut r.cells {
+        c.timings = crate::cell::Timings {
+            ready_s: 0.5,
+            closed_s: 6.0,
+            open_loop_s: 2.5,
+            capacity_s: 0.0,
+            stop_s: 1.0,
+        };
+    }
+    let line = table::time_spent(&r, 30.0);
+    assert_eq!(
+        line,
+        "2 runs in 0.5 min: starting 1 s (3 %), closed loop 12 s (40 %), open loop 5 s (17 %), \
+         stopping 2 s (7 %), other 10 s (33 %)\n"
+    );
+}
