@@ -116,3 +116,11 @@ pub fn set_name(name: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Whether `pid` (one of our children) has named itself worker `index` (`lbbench-w<index>`).
+pub fn is_named_worker(pid: Pid, index: usize) -> bool {
+    let Some(at) = crate::pidns::proc_pid(pid) else {
+        return false;
+    };
+    std::fs::read_to_string(format!("/proc/{at}/comm")).is_ok_and(|c| c.trim_end() == format!("{WORKER_NAME}{index}"))
+}
