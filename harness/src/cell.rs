@@ -147,9 +147,19 @@ pub fn run_in_child(spec: &CellSpec) -> Result<CellResult> {
             }
             let overdue = !finished.load(Ordering::SeqCst);
             if overdue {
-                // SAFETY: kill only sends a signal. The pid is still the cell's unless the deadline falls in
-                // the instant between the cell being reaped and `finished` being set.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+                // SIGTERM lets the cell's guard stop everything the cell started; SIGKILL if it
+                // does not go. The pid is still the cell's unless the deadline falls in the instant
+                // between the cell being reaped and `finished` being set.
+                // SAFETY: kill only sends a signal.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+                let grace = Instant::now() + Duration::from_secs(10);
+                while !finished.load(Ordering::SeqCst) && Instant::now() < grace {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                if !finished.load(Ordering::SeqCst) {
+                    // SAFETY: as above.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
             }
             overdue
         })
@@ -169,8 +179,10 @@ pub fn run_in_child(spec: &CellSpec) -> Result<CellResult> {
     serde_json::from_str(&stdout).with_context(|| format!("reading the cell's result: {stderr}"))
 }
 
-/// Child side (`lbbench cell`): reads the spec from stdin, runs it, prints the result.
+/// Child side (`lbbench cell`): reads the spec from stdin, runs it, prints the result; a guard
+/// process stays above it to stop whatever it leaves behind.
 pub fn main() -> Result<()> {
+    crate::guard::split()?;
     if let Err(e) = child_main() {
         // The parent shows this text as the cell's error; keep it a message, not a backtrace.
         eprintln!("{e:#}");

@@ -76,10 +76,10 @@ pub fn run(args: RunArgs) -> Result<()> {
 
 pub fn list(args: ServersArgs) -> Result<()> {
     let (all, _) = discover(&args)?;
-    let root = sandbox::is_root();
+    let isolation = sandbox::Isolation::detect();
     let width = all.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for s in &all {
-        let status = match s.unavailable(root) {
+        let status = match s.unavailable(isolation.available()) {
             None => "available".to_string(),
             Some(why) => format!("unavailable: {why}"),
         };

@@ -304,9 +304,10 @@ impl Strategy {
             .map(|w| w.iter().filter_map(|x| render(x, &vars).ok()).collect())
     }
 
-    /// Why this strategy cannot run here, if it cannot.
-    pub fn unavailable(&self, is_root: bool) -> Option<String> {
-        self.requires.unmet(is_root)
+    /// Why this strategy cannot run here, if it cannot; `isolation` says whether cells get a
+    /// private network namespace here (see `sandbox::Isolation`), and if not, why.
+    pub fn unavailable(&self, isolation: Result<(), &str>) -> Option<String> {
+        self.requires.unmet(isolation)
     }
 }
 

@@ -186,6 +186,7 @@ pub fn results() -> Results {
         },
         topology: Some(topology()),
         isolated: true,
+        isolation: crate::sandbox::Isolation::Root,
         config_path: "configs/test.toml".into(),
         config: Config {
             sweep: Default::default(),
