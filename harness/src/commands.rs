@@ -50,6 +50,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         eprintln!("{line}");
     }
     let (runnable, mut skipped) = runner::available(chosen);
+    let runnable = crate::fault::select(config.fault.as_ref(), runnable, &mut skipped);
     let built = if args.no_build {
         runnable
     } else {
@@ -84,6 +85,7 @@ pub fn list(args: ServersArgs) -> Result<()> {
             Some(why) => format!("unavailable: {why}"),
         };
         println!("{:<width$}  {}\n{:<width$}  {}", s.name, s.description, "", status);
+        println!("{:<width$}  {}", "", crate::fault::recovery(s));
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod cpu;
+pub mod fault;
 pub mod guard;
 pub mod load;
 pub mod machine;

@@ -231,6 +231,7 @@ fn measure(plan: &Setup, job: &Job, isolated: bool) -> Result<cell::CellResult> 
         load: plan.config.load.clone(),
         server: plan.config.server.clone(),
         slo: plan.config.slo.clone(),
+        fault: plan.config.fault.clone(),
     };
     let result = cell::run_in_child(&spec).map(|mut c| {
         c.placement = plan.placement.cell(job.cores);

@@ -137,6 +137,7 @@ pub fn results() -> Results {
                         at_least: false,
                         probes: Vec::new(),
                     }),
+                    fault: None,
                     bottleneck: Some(match (cores, s) {
                         (2, _) => Bottleneck::Shared,
                         (_, 1) => Bottleneck::Client,
@@ -195,6 +196,7 @@ pub fn results() -> Results {
             output: Default::default(),
             workloads: Default::default(),
             slo: Default::default(),
+            fault: None,
         },
         skipped: vec![Skipped {
             strategy: "gamma".into(),

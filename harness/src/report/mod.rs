@@ -1,6 +1,7 @@
 //! The results of a run and their exporters: one small trait, one file per format.
 
 pub mod csv;
+pub mod faults;
 pub mod json;
 pub mod markdown;
 pub mod points;

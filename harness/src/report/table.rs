@@ -39,6 +39,9 @@ pub fn cell_line(c: &CellResult) -> String {
     if l.client_saturated {
         line += " — WARNING: client saturated, the figure may be the client's limit";
     }
+    if let Some(fault) = super::faults::line(c) {
+        line += &format!("\n  {fault}");
+    }
     line
 }
 
@@ -120,29 +123,36 @@ fn row(p: &Point) -> Vec<String> {
     ]
 }
 
-/// A plain-text table with aligned columns.
+/// A plain-text table with aligned columns, the fault section after it.
 pub fn render(results: &Results) -> String {
     let (header, rows) = rows(results);
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        padded.join("  ").trim_end().to_string() + "\n"
-    };
-    let mut out = line(header.iter().map(|h| h.to_string()).collect());
-    out += &line(widths.iter().map(|w| "-".repeat(*w)).collect());
-    for r in rows {
-        out += &line(r);
-    }
+    let mut out = aligned(&header, &rows);
+    out += &super::faults::render(results);
     for s in &results.skipped {
         out += &format!("skipped {}: {}\n", s.strategy, s.reason);
     }
     for f in &results.failures {
         out += &format!("failed {}\n", f.headline());
+    }
+    out
+}
+
+/// `rows` under `header`, each column as wide as its widest cell.
+pub fn aligned(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        padded.join("  ").trim_end().to_string() + "\n"
+    };
+    let mut out = line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+    out += &line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>());
+    for r in rows {
+        out += &line(r);
     }
     out
 }
