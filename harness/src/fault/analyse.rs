@@ -9,8 +9,9 @@ pub const RECOVERED: f64 = 0.9;
 /// ...for at least this long (so one lucky interval is not a recovery).
 pub const SUSTAINED_MS: f64 = 500.0;
 
-/// Fills the timeline's part of `report` for a fault at `at_ms` into the window.
-pub fn timeline(report: &mut FaultReport, t: &TimelineReport, at_ms: f64) {
+/// Fills the timeline's part of `report` for a fault at `at_ms` into the window, whose latency
+/// is judged until `after_ms` (a second after it, or after a stopped worker continued).
+pub fn timeline(report: &mut FaultReport, t: &TimelineReport, at_ms: f64, after_ms: f64) {
     let every = t.interval_ms.max(1) as f64;
     let n = t.ok.len();
     if n == 0 {
@@ -26,11 +27,9 @@ pub fn timeline(report: &mut FaultReport, t: &TimelineReport, at_ms: f64) {
             .map(|j| t.p99_us[j] as f64)
             .collect::<Vec<_>>(),
     ) as u64;
-    report.p99_fault_us = (fault..n)
-        .take_while(|&j| (j as f64) * every < at_ms + 1000.0)
-        .map(|j| t.p99_us[j])
-        .max()
-        .unwrap_or(0);
+    let around = || (fault..n).take_while(|&j| (j as f64) * every < after_ms);
+    report.p99_fault_us = around().map(|j| t.p99_us[j]).max().unwrap_or(0);
+    report.max_fault_us = around().filter_map(|j| t.max_us.get(j).copied()).max().unwrap_or(0);
     for j in fault..n {
         report.errors.connect += t.errors_connect[j];
         report.errors.reset += t.errors_reset[j];
@@ -95,6 +94,7 @@ mod tests {
             errors_protocol: vec![0; n],
             p50_us: vec![50; n],
             p99_us: p99.to_vec(),
+            max_us: p99.iter().map(|p| p * 2).collect(),
             per_worker: BTreeMap::from([("0".to_string(), ok.to_vec()), ("1".to_string(), w1.to_vec())]),
         }
     }
@@ -108,12 +108,13 @@ mod tests {
         ];
         let t = timeline(&ok, &p99, &[(4, 30), (5, 2)], &[100; 15]);
         let mut r = FaultReport::default();
-        super::timeline(&mut r, &t, 420.0);
+        super::timeline(&mut r, &t, 420.0, 1420.0);
         assert_eq!(r.baseline_rps, 1000.0);
         assert_eq!(r.errors.reset, 32);
         assert_eq!(r.lost_in_flight, 32);
         assert_eq!(r.p99_before_us, 200);
         assert_eq!(r.p99_fault_us, 5000);
+        assert_eq!(r.max_fault_us, 10_000);
         // 85 % at 700 ms is not back; from 800 ms five intervals stay at ≥ 90 %.
         assert_eq!(r.recovery_ms, Some(380.0));
         assert!((r.dip - 0.4).abs() < 1e-9, "{}", r.dip);
@@ -127,7 +128,7 @@ mod tests {
         w1[9..].fill(0);
         let t = timeline(&ok, &[200; 20], &[], &w1);
         let mut r = FaultReport::default();
-        super::timeline(&mut r, &t, 300.0);
+        super::timeline(&mut r, &t, 300.0, 1300.0);
         assert_eq!(r.recovery_ms, Some(0.0));
         assert_eq!(r.dip, 1.0);
         assert_eq!(r.serving_at_end, 1, "worker 1 was silent in the last second");
@@ -138,7 +139,7 @@ mod tests {
         let ok = [100, 100, 100, 50, 50, 50, 50, 50];
         let t = timeline(&ok, &[200; 8], &[], &[0; 8]);
         let mut r = FaultReport::default();
-        super::timeline(&mut r, &t, 250.0);
+        super::timeline(&mut r, &t, 250.0, 1250.0);
         assert_eq!(r.recovery_ms, None);
         assert_eq!(r.dip, 0.5);
     }

@@ -118,10 +118,15 @@ pub struct FaultReport {
     /// From the fault until throughput is back within 10 % of the baseline and stays there for
     /// half a second; none when it was not within the window.
     pub recovery_ms: Option<f64>,
-    /// p99 of the intervals before the fault (their median), and of the second after it (the
-    /// worst of its intervals: an upper bound of that second's p99), µs.
+    /// p99 of the intervals before the fault (their median), and of the second after it (for a
+    /// stop: until a second after SIGCONT; the worst of its intervals: an upper bound of that
+    /// time's p99), µs.
     pub p99_before_us: u64,
     pub p99_fault_us: u64,
+    /// The slowest response of that time, µs: a few requests held by a hung worker show here
+    /// when thousands answered by the others keep them out of the p99.
+    #[serde(default)]
+    pub max_fault_us: u64,
     /// kill, term: when a new process named `lbbench-w<k>` appeared, from the fault; none when
     /// the worker was not replaced within the window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,7 +170,8 @@ pub fn report(fault: Option<&FaultConfig>, injected: inject::Injected, load: &cr
         ..FaultReport::default()
     };
     if let (Some(at), Some(t)) = (r.at_ms, &load.timeline) {
-        analyse::timeline(&mut r, t, at);
+        let after = r.resumed_ms.unwrap_or(at) + 1000.0;
+        analyse::timeline(&mut r, t, at, after);
     }
     r
 }

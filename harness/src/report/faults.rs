@@ -11,8 +11,8 @@ failed from the fault's interval to the window's end, by kind (connect: refused;
 reset or closed under a request; timeout: no answer within load.request_timeout) and lost in flight \
 (reset + timeout: sent and never answered); the lowest throughput of an interval between the fault and \
 the recovery, as a share of the level before; the recovery (throughput back within 10 % of that level \
-for half a second); p99 before the fault (the median of its intervals) and in the second after it (the \
-worst of its intervals); what the strategy did about it (kill, term: when a new worker k named itself; \
+for half a second); p99 before the fault (the median of its intervals) and in the second after it (for a stop, until a \
+second after SIGCONT: the worst of its intervals), and the slowest response of that time; what the strategy did about it (kill, term: when a new worker k named itself; \
 reload: workers replaced); and how many workers answered in the window's last second.";
 
 pub fn header() -> Vec<&'static str> {
@@ -32,6 +32,7 @@ pub fn header() -> Vec<&'static str> {
         "recovery ms",
         "p99 before ms",
         "p99 after ms",
+        "max after ms",
         "replaced",
         "serving at end",
         "note",
@@ -84,6 +85,7 @@ fn row(c: &CellResult, f: &FaultReport) -> Vec<String> {
         },
         ms(f.p99_before_us as f64),
         ms(f.p99_fault_us as f64),
+        ms(f.max_fault_us as f64),
         replaced(f, c.workers),
         format!("{}/{}", f.serving_at_end, c.workers),
         f.note.clone().unwrap_or_default(),
@@ -148,9 +150,10 @@ pub fn line(c: &CellResult) -> Option<String> {
         None => "not recovered in the window".into(),
     };
     s += &format!(
-        ", p99 {} → {} ms, replaced: {}, {}/{} workers serving at the end",
+        ", p99 {} → {} ms (slowest {} ms), replaced: {}, {}/{} workers serving at the end",
         ms(f.p99_before_us as f64),
         ms(f.p99_fault_us as f64),
+        ms(f.max_fault_us as f64),
         replaced(f, c.workers),
         f.serving_at_end,
         c.workers

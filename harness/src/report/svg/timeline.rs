@@ -8,8 +8,8 @@ use crate::report::Results;
 use anyhow::Result;
 use plotters::prelude::*;
 
-const NOTE: &str = "red line: the fault · green dotted: its worker replaced (or the reload done) · grey dashed: \
-a stopped worker continued · p99 of the responses completed in each interval";
+const NOTE: &str = "red line: the fault · green: its worker replaced (or the reload done) · grey: a stopped \
+worker continued · below: p99 (and, faint, the slowest) of the responses completed in each interval";
 const PANEL_H: u32 = 300;
 
 /// Whether `workload` has any cell with a fault and a timeline.
@@ -95,12 +95,14 @@ fn draw_cell(area: &Root<'_>, c: &CellResult, colour: usize) -> Result<()> {
             .enumerate()
             .map(|(j, &n)| (at(j), n as f64 / every))
             .collect();
-    let p99: Vec<(f64, f64)> = t
-        .p99_us
-        .iter()
-        .enumerate()
-        .filter(|(j, _)| t.ok[*j] + t.non_2xx[*j] > 0)
-        .map(|(j, &us)| (at(j), us as f64 / 1000.0))
+    let answered = |j: &usize| t.ok[*j] + t.non_2xx[*j] > 0;
+    let p99: Vec<(f64, f64)> = (0..t.ok.len())
+        .filter(answered)
+        .map(|j| (at(j), t.p99_us[j] as f64 / 1000.0))
+        .collect();
+    let max: Vec<(f64, f64)> = (0..t.max_us.len())
+        .filter(answered)
+        .map(|j| (at(j), t.max_us[j] as f64 / 1000.0))
         .collect();
     let (upper, lower) = area.split_vertically(area.dim_in_pixel().1 * 55 / 100);
     let caption = format!(
@@ -115,8 +117,18 @@ fn draw_cell(area: &Root<'_>, c: &CellResult, colour: usize) -> Result<()> {
     let done = f.respawned_ms.or(f.replaced_ms).zip(f.at_ms).map(|(d, a)| a + d);
     marks.push((done, RGBColor(0, 158, 115).stroke_width(2)));
     marks.push((f.resumed_ms, GREY.stroke_width(2)));
-    for (half, points, y_desc, caption) in [(&upper, &rps, "2xx/s", Some(caption)), (&lower, &p99, "p99 ms", None)] {
-        let top = points.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-3) * 1.1;
+    let panels = [
+        (&upper, &rps, "2xx/s", Some(caption), None),
+        (&lower, &p99, "p99 (max) ms", None, Some(&max)),
+    ];
+    for (half, points, y_desc, caption, faint) in panels {
+        let top = points
+            .iter()
+            .chain(faint.into_iter().flatten())
+            .map(|p| p.1)
+            .fold(0.0, f64::max)
+            .max(1e-3)
+            * 1.1;
         let mut builder = ChartBuilder::on(half);
         builder.margin(8).x_label_area_size(36).y_label_area_size(64);
         if let Some(text) = &caption {
@@ -132,6 +144,9 @@ fn draw_cell(area: &Root<'_>, c: &CellResult, colour: usize) -> Result<()> {
             .axis_desc_style((FONT, LABEL_PX - 3))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()?;
+        if let Some(m) = faint {
+            chart.draw_series(LineSeries::new(m.iter().copied(), color.mix(0.35).stroke_width(1)))?;
+        }
         chart.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))?;
         for (ms, stroke) in &marks {
             if let Some(ms) = ms {
