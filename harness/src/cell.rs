@@ -309,7 +309,13 @@ type Measures = (Measured, Vec<OpenLoopPoint>, Option<Capacity>, Option<FaultRep
 
 /// The closed-loop maximum (with the fault, if any), then (first repeat only) the open-loop steps
 /// at fractions of it and the capacity under the latency objective.
-fn measure(spec: &CellSpec, server: &Server, launch: &Launch, timings: &mut Timings, lap: &mut Lap) -> Result<Measures> {
+fn measure(
+    spec: &CellSpec,
+    server: &Server,
+    launch: &Launch,
+    timings: &mut Timings,
+    lap: &mut Lap,
+) -> Result<Measures> {
     let threads = match spec.load.client_threads {
         0 => spec.client_cpus.len(),
         n => n,
