@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{all_debug_bins, strategies, workspace_lbbench};
+use common::{all_debug_bins, run_strategy, strategies, workspace_lbbench};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -100,20 +100,7 @@ fn reloadable(bin: &Path) -> Vec<String> {
 fn run_cells(bin: &Path, strategy: &str, profile: &str) -> Vec<(Value, Value)> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("p.toml"), profile).unwrap();
-    let mut cmd = workspace_lbbench(
-        bin,
-        dir.path(),
-        &[
-            "run",
-            "-c",
-            "p.toml",
-            "--out",
-            "res",
-            "--no-build",
-            "--strategies",
-            strategy,
-        ],
-    );
+    let mut cmd = run_strategy(bin, dir.path(), strategy);
     let out = output_within(&mut cmd, Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e}"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -284,20 +271,7 @@ fn shared_dir(profile: &str) -> tempfile::TempDir {
 }
 
 fn lbbench_as_user(bin: &Path, dir: &Path, strategy: &str, userns: bool) -> Command {
-    let lbbench = workspace_lbbench(
-        bin,
-        dir,
-        &[
-            "run",
-            "-c",
-            "p.toml",
-            "--out",
-            "res",
-            "--no-build",
-            "--strategies",
-            strategy,
-        ],
-    );
+    let lbbench = run_strategy(bin, dir, strategy);
     let mut cmd = as_user(&mut Command::new(lbbench.get_program()));
     cmd.args(lbbench.get_args()).current_dir(dir);
     if !userns {

@@ -122,3 +122,21 @@ pub fn copy_of_reuseport(name: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// `lbbench run -c p.toml --out res --no-build --strategies STRATEGY`, run in `dir`.
+pub fn run_strategy(bin: &Path, dir: &Path, strategy: &str) -> Command {
+    workspace_lbbench(
+        bin,
+        dir,
+        &[
+            "run",
+            "-c",
+            "p.toml",
+            "--out",
+            "res",
+            "--no-build",
+            "--strategies",
+            strategy,
+        ],
+    )
+}
