@@ -2,7 +2,7 @@
 //! workers answer again, with the errors and the recovery reported; a stopped worker shows up as
 //! timeouts and a latency spike, then recovers after SIGCONT; every strategy's reload happens
 //! (and the Rust masters lose nothing to it over keep-alive connections); and without root a cell
-//! killed with SIGKILL mid-run leaves nothing behind, with or without a user namespace.
+//! killed with SIGKILL during a fault leaves nothing behind, with or without a user namespace.
 
 mod common;
 
@@ -281,7 +281,12 @@ fn lbbench_as_user(bin: &Path, dir: &Path, strategy: &str, userns: bool) -> Comm
 }
 
 fn kill_9_without_root_leaves_nothing(bin: &Path, userns: bool) {
-    let dir = shared_dir(&PROFILE.replace("\"3s\"", "\"60s\""));
+    // Killed during a fault: worker 0 stopped (SIGSTOP) for most of a long window.
+    let profile = format!(
+        "{}[fault]\nkind = \"stop\"\nat = \"1s\"\nworker = 0\nduration = \"50s\"\n",
+        PROFILE.replace("\"3s\"", "\"60s\"")
+    );
+    let dir = shared_dir(&profile);
     let mut run = lbbench_as_user(bin, dir.path(), "nginx", userns)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -294,7 +299,8 @@ fn kill_9_without_root_leaves_nothing(bin: &Path, userns: bool) {
         "nginx never started: {:?}",
         descendants(run.id()).iter().map(|p| comm(*p)).collect::<Vec<_>>()
     );
-    std::thread::sleep(Duration::from_millis(500));
+    let stopped = || descendants(run.id()).iter().any(|p| state(*p) == "T");
+    assert!(wait_for(Duration::from_secs(10), stopped), "worker 0 was never stopped");
     let procs = descendants(run.id());
     // With setpriv, lbbench is setpriv's exec: the same process.
     run.kill().unwrap();
@@ -331,6 +337,15 @@ fn iptables_runs_without_root(bin: &Path) {
 
 fn results_path(dir: &Path) -> PathBuf {
     dir.join("res/results.json")
+}
+
+/// The process's state letter (R, S, T for stopped...).
+fn state(pid: u32) -> String {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or("")
+        .to_string()
 }
 
 fn comm(pid: u32) -> String {
