@@ -145,32 +145,7 @@ pub fn run_in_child(spec: &CellSpec) -> Result<CellResult> {
     // Every phase of a cell is bounded; should one wedge anyway, the sweep still goes on.
     let limit = spec.time_limit();
     let (pid, finished) = (child.id() as i32, Arc::new(AtomicBool::new(false)));
-    let watchdog = {
-        let finished = finished.clone();
-        std::thread::spawn(move || {
-            let deadline = Instant::now() + limit;
-            while !finished.load(Ordering::SeqCst) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let overdue = !finished.load(Ordering::SeqCst);
-            if overdue {
-                // SIGTERM lets the cell's guard stop everything the cell started; SIGKILL if it
-                // does not go. The pid is still the cell's unless the deadline falls in the instant
-                // between the cell being reaped and `finished` being set.
-                // SAFETY: kill only sends a signal.
-                unsafe { libc::kill(pid, libc::SIGTERM) };
-                let grace = Instant::now() + Duration::from_secs(10);
-                while !finished.load(Ordering::SeqCst) && Instant::now() < grace {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                if !finished.load(Ordering::SeqCst) {
-                    // SAFETY: as above.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                }
-            }
-            overdue
-        })
-    };
+    let watchdog = crate::guard::watchdog(pid, limit, finished.clone());
     // Reads stdout and stderr together, so neither pipe can fill up and stall the cell.
     let out = child.wait_with_output();
     finished.store(true, Ordering::SeqCst);
@@ -335,20 +310,7 @@ fn measure(
         rate: None,
         interval: spec.load.interval,
     };
-    let injector = match &spec.fault {
-        Some(f) => Some(fault::inject::Injector::arm(
-            f,
-            fault::inject::Target {
-                server: server.pid(),
-                workers: spec.workers,
-                window: spec.load.duration,
-                launch: launch.clone(),
-                cwd: spec.cwd.clone(),
-                run_dir: spec.run_dir.clone(),
-            },
-        )?),
-        None => None,
-    };
+    let injector = fault::inject::Injector::for_cell(spec, server.pid(), launch)?;
     let report = measured_run(spec, &closed, || {
         if let Some(i) = &injector {
             i.window_opened();

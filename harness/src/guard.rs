@@ -12,10 +12,15 @@ use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long the guard keeps killing what is left below it.
 const SWEEP_LIMIT: Duration = Duration::from_secs(5);
+/// How long the watchdog gives an overdue cell's guard after SIGTERM before SIGKILL.
+const TERM_GRACE: Duration = Duration::from_secs(10);
 
 /// Forks the cell; returns in the cell (the child), never in the guard. Call while this process
 /// has a single thread.
@@ -87,4 +92,28 @@ fn sweep() {
         while let Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {}
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Parent side: a thread that, should the cell (`pid`, its guard) not be `finished` within
+/// `limit`, sends it SIGTERM (the guard stops everything the cell started) and SIGKILL if it has
+/// not gone after a grace. Returns whether the cell was overdue.
+pub fn watchdog(pid: i32, limit: Duration, finished: Arc<AtomicBool>) -> JoinHandle<bool> {
+    let until = move |deadline: Instant| {
+        while !finished.load(Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        !finished.load(Ordering::SeqCst)
+    };
+    std::thread::spawn(move || {
+        let overdue = until(Instant::now() + limit);
+        if overdue {
+            // The pid is still the cell's unless the deadline falls in the instant between the
+            // cell being reaped and `finished` being set.
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            if until(Instant::now() + TERM_GRACE) {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+        overdue
+    })
 }

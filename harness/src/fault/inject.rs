@@ -7,6 +7,7 @@
 //! refuses a process outside the cell's namespace; a pid reused meanwhile is never signalled.
 
 use super::{FaultConfig, FaultKind};
+use crate::cell::CellSpec;
 use crate::manifest::{Launch, Reload};
 use crate::procs;
 use anyhow::{bail, Context, Result};
@@ -60,6 +61,21 @@ pub struct Injector {
 }
 
 impl Injector {
+    /// The injector of `spec`'s fault, if it has one; `server` is the strategy's first process
+    /// and `launch` how it was started (with its reload).
+    pub fn for_cell(spec: &CellSpec, server: Pid, launch: &Launch) -> Result<Option<Injector>> {
+        let Some(f) = &spec.fault else { return Ok(None) };
+        let target = Target {
+            server,
+            workers: spec.workers,
+            window: spec.load.duration,
+            launch: launch.clone(),
+            cwd: spec.cwd.clone(),
+            run_dir: spec.run_dir.clone(),
+        };
+        Injector::arm(f, target).map(Some)
+    }
+
     pub fn arm(fault: &FaultConfig, target: Target) -> Result<Injector> {
         let (tx, rx) = channel();
         let cancel = Arc::new(AtomicBool::new(false));
