@@ -5,6 +5,7 @@
 use crate::capacity::{self, Capacity, SloConfig};
 use crate::config;
 use crate::cpu::{self, Bottleneck, CpuReport};
+use crate::fault::{self, FaultConfig, FaultReport};
 use crate::load::{self, LoadReport};
 use crate::manifest::Launch;
 use crate::report::Fairness;
@@ -41,6 +42,9 @@ pub struct CellSpec {
     /// The capacity search (first repeat only), when `slo.p99` is set.
     #[serde(default)]
     pub slo: SloConfig,
+    /// A fault injected into the closed-loop run, when the profile has one.
+    #[serde(default)]
+    pub fault: Option<FaultConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -81,6 +85,9 @@ pub struct CellResult {
     /// Where the cell's time went.
     #[serde(default)]
     pub timings: Timings,
+    /// What the fault cost (the closed-loop run of a profile with a `[fault]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<FaultReport>,
     #[serde(flatten)]
     pub load: LoadReport,
     /// Latency under load: open-loop runs at fractions of `load.rps`.
@@ -138,22 +145,7 @@ pub fn run_in_child(spec: &CellSpec) -> Result<CellResult> {
     // Every phase of a cell is bounded; should one wedge anyway, the sweep still goes on.
     let limit = spec.time_limit();
     let (pid, finished) = (child.id() as i32, Arc::new(AtomicBool::new(false)));
-    let watchdog = {
-        let finished = finished.clone();
-        std::thread::spawn(move || {
-            let deadline = Instant::now() + limit;
-            while !finished.load(Ordering::SeqCst) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let overdue = !finished.load(Ordering::SeqCst);
-            if overdue {
-                // SAFETY: kill only sends a signal. The pid is still the cell's unless the deadline falls in
-                // the instant between the cell being reaped and `finished` being set.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-            overdue
-        })
-    };
+    let watchdog = crate::guard::watchdog(pid, limit, finished.clone());
     // Reads stdout and stderr together, so neither pipe can fill up and stall the cell.
     let out = child.wait_with_output();
     finished.store(true, Ordering::SeqCst);
@@ -169,8 +161,10 @@ pub fn run_in_child(spec: &CellSpec) -> Result<CellResult> {
     serde_json::from_str(&stdout).with_context(|| format!("reading the cell's result: {stderr}"))
 }
 
-/// Child side (`lbbench cell`): reads the spec from stdin, runs it, prints the result.
+/// Child side (`lbbench cell`): reads the spec from stdin, runs it, prints the result; a guard
+/// process stays above it to stop whatever it leaves behind.
 pub fn main() -> Result<()> {
+    crate::guard::split()?;
     if let Err(e) = child_main() {
         // The parent shows this text as the cell's error; keep it a message, not a backtrace.
         eprintln!("{e:#}");
@@ -205,12 +199,12 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         .wait_ready(addr, spec.server.ready_timeout, spec.workers)
         .and_then(|ready| {
             timings.ready_s = lap.next();
-            Ok((ready, measure(spec, &server, &mut timings, &mut lap)?))
+            Ok((ready, measure(spec, &server, &launch, &mut timings, &mut lap)?))
         });
     lap.next();
     server.stop(spec.server.stop_grace);
     timings.stop_s = lap.next();
-    let (readiness, (report, open_loop, capacity)) = measured?;
+    let (readiness, (report, open_loop, capacity, fault)) = measured?;
     Ok(CellResult {
         strategy: spec.strategy.clone(),
         cores: spec.cores,
@@ -229,6 +223,7 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         bottleneck: Some(report.bottleneck),
         capacity,
         timings,
+        fault,
         load: report.load,
         open_loop,
     })
@@ -269,23 +264,33 @@ struct Measured {
     bottleneck: Bottleneck,
 }
 
-fn measured_run(spec: &CellSpec, opts: &load::LoadOptions) -> Result<Measured> {
+/// One run; `opened` is called the moment its measured window opens.
+fn measured_run(spec: &CellSpec, opts: &load::LoadOptions, mut opened: impl FnMut()) -> Result<Measured> {
     // The strategy's processes are this cell's descendants (it is their subreaper).
     let me = crate::procs::proc_self_pid();
-    let (load, [start, end]) = load::run_observed(opts, || cpu::sample(me))?;
+    let mut first = true;
+    let (load, [start, end]) = load::run_observed(opts, || {
+        if std::mem::take(&mut first) {
+            opened();
+        }
+        cpu::sample(me)
+    })?;
     let cpu = cpu::account(&start, &end, opts.duration.as_secs_f64(), load.ok, &spec.server_cpus);
     let bottleneck = Bottleneck::judge(spec.shared_cpus(), &cpu, &load);
     Ok(Measured { load, cpu, bottleneck })
 }
 
-/// The closed-loop maximum, then (first repeat only) the open-loop steps at fractions of it and
-/// the capacity under the latency objective.
+type Measures = (Measured, Vec<OpenLoopPoint>, Option<Capacity>, Option<FaultReport>);
+
+/// The closed-loop maximum (with the fault, if any), then (first repeat only) the open-loop steps
+/// at fractions of it and the capacity under the latency objective.
 fn measure(
     spec: &CellSpec,
     server: &Server,
+    launch: &Launch,
     timings: &mut Timings,
     lap: &mut Lap,
-) -> Result<(Measured, Vec<OpenLoopPoint>, Option<Capacity>)> {
+) -> Result<Measures> {
     let threads = match spec.load.client_threads {
         0 => spec.client_cpus.len(),
         n => n,
@@ -305,7 +310,13 @@ fn measure(
         rate: None,
         interval: spec.load.interval,
     };
-    let report = measured_run(spec, &closed)?;
+    let injector = fault::inject::Injector::for_cell(spec, server.pid(), launch)?;
+    let report = measured_run(spec, &closed, || {
+        if let Some(i) = &injector {
+            i.window_opened();
+        }
+    })?;
+    let fault = injector.map(|i| fault::report(spec.fault.as_ref(), i.finish(), &report.load));
     timings.closed_s = lap.next();
     if report.load.requests == 0 {
         bail!(
@@ -332,7 +343,7 @@ fn measure(
                 warmup: spec.load.open_loop_warmup,
                 ..closed.clone()
             };
-            let run = measured_run(spec, &opts)?;
+            let run = measured_run(spec, &opts, || ())?;
             Ok(OpenLoopPoint {
                 fraction,
                 fairness: Fairness::of(&run.load.per_worker, spec.workers),
@@ -371,5 +382,5 @@ fn measure(
         _ => None,
     };
     timings.capacity_s = lap.next();
-    Ok((report, open_loop, capacity))
+    Ok((report, open_loop, capacity, fault))
 }

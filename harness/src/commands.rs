@@ -50,6 +50,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         eprintln!("{line}");
     }
     let (runnable, mut skipped) = runner::available(chosen);
+    let runnable = crate::fault::select(config.fault.as_ref(), runnable, &mut skipped);
     let built = if args.no_build {
         runnable
     } else {
@@ -78,14 +79,15 @@ pub fn run(args: RunArgs) -> Result<()> {
 
 pub fn list(args: ServersArgs) -> Result<()> {
     let (all, _) = discover(&args)?;
-    let root = sandbox::is_root();
+    let isolation = sandbox::Isolation::detect();
     let width = all.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for s in &all {
-        let status = match s.unavailable(root) {
+        let status = match s.unavailable(isolation.available()) {
             None => "available".to_string(),
             Some(why) => format!("unavailable: {why}"),
         };
         println!("{:<width$}  {}\n{:<width$}  {}", s.name, s.description, "", status);
+        println!("{:<width$}  {}", "", crate::fault::recovery(s));
     }
     Ok(())
 }

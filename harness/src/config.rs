@@ -25,6 +25,9 @@ pub struct Config {
     /// Capacity under a latency objective (off unless `slo.p99` is set).
     #[serde(default)]
     pub slo: SloConfig,
+    /// A fault injected into every cell's closed-loop run (none unless set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<crate::fault::FaultConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -224,6 +227,10 @@ impl Config {
         }
         if self.load.duration.is_zero() {
             return Err("load.duration must be positive, e.g. \"10s\"".into());
+        }
+        if let Some(f) = &self.fault {
+            let fewest = s.cores.iter().min().copied().unwrap_or(1) * s.workers_per_core;
+            f.check(self.load.duration, self.load.interval, fewest)?;
         }
         Ok(())
     }

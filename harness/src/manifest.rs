@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use crate::requires::{which, Requires};
+#[path = "manifest_reload.rs"]
+mod reload;
+pub use reload::Reload;
 
 pub const MANIFEST: &str = "strategy.toml";
 /// Placeholders every start command may use, filled per cell by the runner (see `Strategy::vars`).
@@ -35,6 +38,11 @@ struct ManifestFile {
     /// Kernel settings (net.* only) written in the cell's private network namespace.
     #[serde(default)]
     sysctls: BTreeMap<String, String>,
+    /// The strategy replaces a worker that dies (shown by `lbbench list`; faults measure it).
+    #[serde(default)]
+    respawns: bool,
+    /// How it reloads without downtime: "signal:NAME" (to its first process) or a command.
+    reload: Option<String>,
     #[serde(default)]
     requires: Requires,
     #[serde(default)]
@@ -63,6 +71,9 @@ pub struct Strategy {
     env: BTreeMap<String, String>,
     sysctls: BTreeMap<String, String>,
     params: BTreeMap<String, String>,
+    pub respawns: bool,
+    /// The `reload` key as written (see [`Reload`]).
+    pub reload: Option<String>,
     pub requires: Requires,
 }
 
@@ -107,6 +118,9 @@ pub struct Launch {
     /// net.* settings for the private network namespace it runs in (see `sysctl`).
     #[serde(default)]
     pub sysctls: Vec<(String, String)>,
+    /// How to reload the running strategy, if it can.
+    #[serde(default)]
+    pub reload: Option<Reload>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +191,8 @@ pub fn parse(text: &str, path: &Path, layout: &Layout) -> Result<Vec<Strategy>, 
         env: file.env,
         sysctls: file.sysctls,
         params: BTreeMap::new(),
+        respawns: file.respawns,
+        reload: file.reload,
         requires: file.requires,
     };
     let mut strategies = if file.variants.is_empty() {
@@ -291,8 +307,17 @@ impl Strategy {
             .iter()
             .map(|(k, v)| Ok((k.clone(), render(v, &vars).map_err(|e| format!("env.{k}: {e}"))?)))
             .collect::<Result<Vec<_>, String>>()?;
+        let reload = match &self.reload {
+            Some(r) => Some(Reload::parse(r, &vars).map_err(|e| format!("reload: {e}"))?),
+            None => None,
+        };
         let sysctls = self.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        Ok(Launch { argv, env, sysctls })
+        Ok(Launch {
+            argv,
+            env,
+            sysctls,
+            reload,
+        })
     }
 
     /// The build command, split into words, with placeholders filled in.
@@ -304,9 +329,10 @@ impl Strategy {
             .map(|w| w.iter().filter_map(|x| render(x, &vars).ok()).collect())
     }
 
-    /// Why this strategy cannot run here, if it cannot.
-    pub fn unavailable(&self, is_root: bool) -> Option<String> {
-        self.requires.unmet(is_root)
+    /// Why this strategy cannot run here, if it cannot; `isolation` says whether cells get a
+    /// private network namespace here (see `sandbox::Isolation`), and if not, why.
+    pub fn unavailable(&self, isolation: Result<(), &str>) -> Option<String> {
+        self.requires.unmet(isolation)
     }
 }
 

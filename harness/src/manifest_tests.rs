@@ -131,8 +131,12 @@ fn render_handles_braces() {
 fn availability_reports_missing_programs_and_root() {
     let text = "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\nroot = true\nprograms = [\"no-such-program-lbbench\"]\npackages = [\"pkg\"]\n";
     let s = &parse(text, Path::new("x/strategy.toml"), &layout()).unwrap()[0];
-    assert!(s.unavailable(false).unwrap().contains("root"));
-    let why = s.unavailable(true).unwrap();
+    let no_netns = s.unavailable(Err("the kernel refused")).unwrap();
+    assert!(
+        no_netns.contains("private network namespace") && no_netns.contains("the kernel refused"),
+        "{no_netns}"
+    );
+    let why = s.unavailable(Ok(())).unwrap();
     assert!(why.contains("no-such-program-lbbench") && why.contains("pkg"), "{why}");
 }
 
@@ -184,14 +188,14 @@ fn required_files_and_version_name_the_strategy_directory() {
         s.version.as_deref(),
         Some(format!("cat {}/VERSION", dir.path().display()).as_str())
     );
-    let why = s.unavailable(true).unwrap();
+    let why = s.unavailable(Ok(())).unwrap();
     assert!(
         why.contains(&tool.display().to_string()) && why.contains("make deps"),
         "{why}"
     );
     std::fs::create_dir_all(tool.parent().unwrap()).unwrap();
     std::fs::write(&tool, "").unwrap();
-    assert_eq!(s.unavailable(true), None);
+    assert_eq!(s.unavailable(Ok(())), None);
 }
 
 #[test]
@@ -213,7 +217,7 @@ fn a_required_file_may_say_why_it_is_needed() {
                 files = [{ path = \"{dir}/feature\", reason = \"needs Linux 9.9 or later\" }]\n";
     let s = &parse(text, &dir.path().join(MANIFEST), &layout()).unwrap()[0];
     let feature = dir.path().join("feature");
-    let why = s.unavailable(true).unwrap();
+    let why = s.unavailable(Ok(())).unwrap();
     assert!(
         why.starts_with("needs Linux 9.9 or later")
             && why.contains(&feature.display().to_string())
@@ -221,7 +225,7 @@ fn a_required_file_may_say_why_it_is_needed() {
         "{why}"
     );
     std::fs::write(&feature, "").unwrap();
-    assert_eq!(s.unavailable(true), None);
+    assert_eq!(s.unavailable(Ok(())), None);
     let err = error_of(
         "name = \"x\"\ndescription = \"d\"\nstart = \"a\"\n[requires]\nfiles = [{ path = \"/f\", why = \"w\" }]\n",
     );

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Requires {
-    /// Needs root (a private network namespace, iptables, sysctls...).
+    /// Needs a private network namespace (iptables, sysctls...): root, or an unprivileged user
+    /// namespace where the kernel allows one.
     pub root: bool,
     /// Programs that must be on PATH.
     pub programs: Vec<String>,
@@ -49,10 +50,11 @@ impl RequiredFile {
 }
 
 impl Requires {
-    /// Why a strategy with these requirements cannot run here, if it cannot.
-    pub fn unmet(&self, is_root: bool) -> Option<String> {
-        if self.root && !is_root {
-            return Some("needs root (for a private network namespace); run lbbench as root".into());
+    /// Why a strategy with these requirements cannot run here, if it cannot; `isolation` says
+    /// whether cells get a private network namespace here, and if not, why.
+    pub fn unmet(&self, isolation: Result<(), &str>) -> Option<String> {
+        if let (true, Err(why)) = (self.root, isolation) {
+            return Some(format!("needs a private network namespace, and {why}"));
         }
         let mut reasons = Vec::new();
         let missing: Vec<&str> = self

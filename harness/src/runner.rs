@@ -40,10 +40,10 @@ pub fn select(all: Vec<Strategy>, wanted: &[String]) -> Result<Vec<Strategy>> {
 
 /// Splits strategies into runnable ones and skipped ones (with the reason).
 pub fn available(all: Vec<Strategy>) -> (Vec<Strategy>, Vec<Skipped>) {
-    let root = sandbox::is_root();
+    let isolation = sandbox::Isolation::detect();
     let (mut ok, mut skipped) = (Vec::new(), Vec::new());
     for s in all {
-        match s.unavailable(root) {
+        match s.unavailable(isolation.available()) {
             None => ok.push(s),
             Some(reason) => skipped.push(Skipped {
                 strategy: s.name,
@@ -114,7 +114,8 @@ struct Job<'a> {
 /// Measures every cell, strategies interleaved innermost so they are compared side by side in time.
 pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Result<Results> {
     let sweep = &plan.config.sweep;
-    let isolated = sandbox::is_root();
+    let isolation = sandbox::Isolation::detect();
+    let isolated = isolation.private();
     let commit = git_commit(&plan.layout.root);
     let mut results = Results {
         schema: report::SCHEMA,
@@ -131,6 +132,7 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
         machine: Machine::detect(),
         topology: Some(plan.placement.record(&plan.config.load)),
         isolated,
+        isolation: isolation.clone(),
         config_path: plan.config_path.display().to_string(),
         config: plan.config.clone(),
         skipped,
@@ -140,8 +142,8 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
     for s in &results.skipped {
         eprintln!("skipping {}: {}", s.strategy, s.reason);
     }
-    if !isolated {
-        eprintln!("not root: cells run on the host's loopback, without private network namespaces");
+    if !is_root_isolation(&isolation) {
+        eprintln!("cell isolation: {}", isolation.describe());
     }
     let mut jobs = Vec::new();
     for &cores in &sweep.cores {
@@ -229,6 +231,7 @@ fn measure(plan: &Setup, job: &Job, isolated: bool) -> Result<cell::CellResult> 
         load: plan.config.load.clone(),
         server: plan.config.server.clone(),
         slo: plan.config.slo.clone(),
+        fault: plan.config.fault.clone(),
     };
     let result = cell::run_in_child(&spec).map(|mut c| {
         c.placement = plan.placement.cell(job.cores);
@@ -236,6 +239,10 @@ fn measure(plan: &Setup, job: &Job, isolated: bool) -> Result<cell::CellResult> 
     });
     let _ = std::fs::remove_dir_all(&run_dir);
     result
+}
+
+fn is_root_isolation(i: &sandbox::Isolation) -> bool {
+    *i == sandbox::Isolation::Root
 }
 
 /// A fresh private directory for one cell's generated configs, pid files and logs.

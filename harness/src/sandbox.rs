@@ -1,14 +1,19 @@
-//! Per-cell isolation. As root, each cell process gets a fresh network namespace (its own
-//! loopback, ports, TIME_WAIT and iptables rules) and a fresh PID namespace for its children: the
-//! strategy's first process is that namespace's init, so when it dies the kernel kills every
-//! process of the strategy, whoever forked it. Both namespaces vanish with their last process.
+//! Per-cell isolation. Each cell process gets a fresh network namespace (its own loopback, ports,
+//! TIME_WAIT and iptables rules) and a fresh PID namespace for its children: the cell is that
+//! namespace's init, so when it dies the kernel kills every process of the strategy, whoever
+//! forked it. Both namespaces vanish with their last process. As root they are made directly;
+//! without root inside an unprivileged user namespace of the cell's own (see `userns`), where
+//! the kernel allows one. Where it does not, cells run on the host's loopback and the cell's
+//! guard (see `guard`) is what stops every process of the strategy.
 
 use crate::manifest::Launch;
 use crate::sysctl;
+use crate::userns;
 use anyhow::{Context, Result};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, getpid, ForkResult, Pid};
+use serde::{Deserialize, Serialize};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -16,24 +21,88 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// Makes `cmd`'s process die with the calling thread and, when `isolate`, the init (PID 1) of
-/// fresh network and PID namespaces: when it dies, the kernel kills everything it started.
+/// How cells are isolated here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "reason")]
+pub enum Isolation {
+    /// As root: fresh network and PID namespaces.
+    Root,
+    /// Without root: the same, owned by an unprivileged user namespace of the cell's own.
+    UserNamespace,
+    /// Neither could be made (the reason): cells run on the host's loopback.
+    None(String),
+}
+
+impl Isolation {
+    /// Root, else a user namespace if the kernel allows one, else none (with the reason).
+    pub fn detect() -> Isolation {
+        if is_root() {
+            return Isolation::Root;
+        }
+        match userns::probe() {
+            Ok(()) => Isolation::UserNamespace,
+            Err(why) => Isolation::None(why),
+        }
+    }
+
+    /// Whether cells get private namespaces.
+    pub fn private(&self) -> bool {
+        !matches!(self, Isolation::None(_))
+    }
+
+    /// Ok when cells get private namespaces, else why not (for `Strategy::unavailable`).
+    pub fn available(&self) -> Result<(), &str> {
+        match self {
+            Isolation::None(why) => Err(why),
+            _ => Ok(()),
+        }
+    }
+
+    /// For people.
+    pub fn describe(&self) -> String {
+        match self {
+            Isolation::Root => "private network and PID namespaces (root)".into(),
+            Isolation::UserNamespace => {
+                "private network and PID namespaces inside an unprivileged user namespace".into()
+            }
+            Isolation::None(why) => format!("none: cells run on the host's loopback ({why})"),
+        }
+    }
+}
+
+impl Default for Isolation {
+    /// Results written before isolation was recorded: `isolated` says which of the two it was.
+    fn default() -> Self {
+        Isolation::None("not recorded".into())
+    }
+}
+
+/// Makes `cmd`'s process the init (PID 1) of fresh network and PID namespaces when `isolate`
+/// (inside a user namespace when not root): when it dies, the kernel kills everything it
+/// started; it dies with the calling thread. Without `isolate` it gets SIGTERM when the calling
+/// thread dies instead, so that it can stop what it started (see `guard`).
 pub fn confine(cmd: &mut Command, isolate: bool) {
     let parent = getpid();
+    let user = (isolate && !is_root()).then(userns::Maps::of_current_user);
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system calls.
     unsafe {
         cmd.pre_exec(move || {
+            if !isolate {
+                return lbproc::signal_at_parent_death(parent, libc::SIGTERM);
+            }
+            match &user {
+                // Credentials change here, which clears the parent-death signal: set it after.
+                Some(maps) => maps.enter().map_err(|step| std::io::Error::from(step.errno()))?,
+                None => unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWPID)?,
+            }
             lbproc::die_with_parent(parent)?;
-            if isolate {
-                unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWPID)?;
-                // unshare(CLONE_NEWPID) moves only our future children, and a process whose children
-                // live in another PID namespace may not create threads. So fork once more: the
-                // child is PID 1 of the new namespace and goes on to exec; we stay as its waiter.
-                let me = getpid();
-                match fork()? {
-                    ForkResult::Child => lbproc::die_with_parent(me)?,
-                    ForkResult::Parent { child } => relay_exit(child),
-                }
+            // unshare(CLONE_NEWPID) moves only our future children, and a process whose children
+            // live in another PID namespace may not create threads. So fork once more: the
+            // child is PID 1 of the new namespace and goes on to exec; we stay as its waiter.
+            let me = getpid();
+            match fork()? {
+                ForkResult::Child => lbproc::die_with_parent(me)?,
+                ForkResult::Parent { child } => relay_exit(child),
             }
             Ok(())
         });
@@ -67,7 +136,10 @@ pub fn prepare(launch: &mut Launch, isolated: bool) -> Result<()> {
         return enter(launch);
     }
     if let Some((key, _)) = launch.sysctls.first() {
-        anyhow::bail!("refusing to set {key} outside a private network namespace (run lbbench as root)");
+        anyhow::bail!(
+            "refusing to set {key} outside a private network namespace (run lbbench as root, or where the \
+             kernel allows unprivileged user namespaces)"
+        );
     }
     Ok(())
 }

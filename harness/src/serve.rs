@@ -27,7 +27,7 @@ pub fn run(args: ServeArgs) -> Result<u8> {
     let (all, layout) = commands::discover(&args.servers)?;
     let strategy = runner::select(all, std::slice::from_ref(&args.strategy))?.remove(0);
     let name = &strategy.name;
-    if let Some(why) = strategy.unavailable(sandbox::is_root()) {
+    if let Some(why) = strategy.unavailable(sandbox::Isolation::detect().available()) {
         bail!("{name} cannot run here: {why}");
     }
     // Strategies that need root change the network (iptables): only ever in a private namespace.

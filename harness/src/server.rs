@@ -123,6 +123,11 @@ impl Server {
         )
     }
 
+    /// Its first process, as this process numbers it.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
     /// Whether its first process still runs.
     pub fn running(&mut self) -> bool {
         lbproc::alive(self.pid)

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{all_debug_bins, strategies, workspace_lbbench};
+use common::{all_debug_bins, run_strategy, strategies, workspace_lbbench};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -71,22 +71,7 @@ fn serves_from_both_workers(bin: &Path, strategy: &str) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("p.toml"), PROFILE).unwrap();
     let nat_before = iptables_nat();
-    let out = workspace_lbbench(
-        bin,
-        dir.path(),
-        &[
-            "run",
-            "-c",
-            "p.toml",
-            "--out",
-            "res",
-            "--no-build",
-            "--strategies",
-            strategy,
-        ],
-    )
-    .output()
-    .unwrap();
+    let out = run_strategy(bin, dir.path(), strategy).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let results: serde_json::Value =

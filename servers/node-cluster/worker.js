@@ -5,9 +5,14 @@
 // NODE_APP_INSTANCE). With --app MODULE the requests go to MODULE's listener instead (e.g. an
 // Express app): MODULE exports (id, body) => an http request listener.
 //
+// A graceful exit on SIGTERM, SIGINT (what PM2 sends on stop and reload) or a 'shutdown' message
+// from cluster.js: the server stops accepting, every later answer says Connection: close, and the
+// process exits once its last connection has closed.
+//
 // Usage: node worker.js --port P [--host H] [--app MODULE]
 'use strict';
 const http = require('node:http');
+const net = require('node:net');
 const path = require('node:path');
 
 function option(name, fallback) {
@@ -39,7 +44,26 @@ function hello(id, body) {
 
 const withWork = require('./work.js');
 const listener = withWork(id, app ? require(path.resolve(app))(id, body) : hello(id, body));
-http.createServer(listener).listen(port, host, () => {
+let closing = false;
+const server = http.createServer((req, res) => {
+  if (closing) res.setHeader('Connection', 'close');
+  listener(req, res);
+});
+server.listen(port, host, () => {
   // lbbench's convention: worker k announces it is serving by its process name.
   process.title = `lbbench-w${id}`;
+});
+
+function finish() {
+  if (closing) return;
+  closing = true;
+  // net.Server's close stops accepting but, unlike http.Server's (Node 19+), leaves idle keep-alive
+  // connections open: closing one would reset a request already on its way. Each closes after its
+  // next answer instead; the callback runs once the last has.
+  net.Server.prototype.close.call(server, () => process.exit(0));
+}
+process.on('SIGTERM', finish);
+process.on('SIGINT', finish);
+process.on('message', (m) => {
+  if (m === 'shutdown') finish();
 });

@@ -18,11 +18,11 @@ module.exports = {
       args: ['--port', env('LBBENCH_PORT'), '--host', env('LBBENCH_HOST')],
       exec_mode: 'cluster',
       instances: Number.parseInt(env('LBBENCH_WORKERS'), 10),
-      // Like every other strategy: a worker that dies stays dead and the results show it,
-      // rather than PM2 restarting it unseen in the middle of a measurement.
-      autorestart: false,
-      // On stop PM2 sends each worker SIGINT, and SIGKILL this long after (the workers exit at
-      // SIGINT at once; lbbench kills what is left after the same grace anyway).
+      // PM2's default: a worker that dies is restarted (the requests it had still fail, and the
+      // results show them).
+      autorestart: true,
+      // On stop and on `pm2 reload` PM2 sends a worker SIGINT (it finishes its connections and
+      // exits), and SIGKILL this long after.
       kill_timeout: Number.parseInt(env('LBBENCH_STOP_GRACE_MS'), 10),
     },
   ],

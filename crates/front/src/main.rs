@@ -10,6 +10,7 @@ use clap::Parser;
 use hello::backends::Backends;
 use hello::StrategyArgs;
 use lbproc::supervise::{supervise, Master};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use std::path::PathBuf;
 
@@ -26,9 +27,24 @@ struct Args {
     /// Fills `@KEY@` in the template with VALUE (may be empty); repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
     sets: Vec<(String, String)>,
+    /// The signal that reloads the front program (e.g. HUP for nginx, USR2 for haproxy in
+    /// master-worker mode): on SIGHUP front sends it that. Without it, SIGHUP replaces the
+    /// workers in turn, as the other Rust masters do.
+    #[arg(long, value_parser = parse_signal)]
+    reload_signal: Option<Signal>,
     /// The front program and its arguments.
     #[arg(last = true, required = true)]
     front: Vec<String>,
+}
+
+fn parse_signal(name: &str) -> Result<Signal, String> {
+    let full = if name.starts_with("SIG") {
+        name.to_string()
+    } else {
+        format!("SIG{name}")
+    };
+    full.parse()
+        .map_err(|_| format!("{name:?} is not a signal name, e.g. HUP or USR2"))
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,6 +70,8 @@ fn run(args: Args) -> Result<()> {
     let mut master = Fronted {
         backends,
         front: args.front.clone(),
+        front_pid: None,
+        reload_signal: args.reload_signal,
     };
     supervise(&mut master, n + 1, c.policy())
 }
@@ -62,6 +80,8 @@ fn run(args: Args) -> Result<()> {
 struct Fronted {
     backends: Backends,
     front: Vec<String>,
+    front_pid: Option<Pid>,
+    reload_signal: Option<Signal>,
 }
 
 impl Master for Fronted {
@@ -74,7 +94,18 @@ impl Master for Fronted {
         let child = lbproc::tie(&mut cmd)
             .spawn()
             .with_context(|| format!("cannot start {:?}: is it installed?", self.front[0]))?;
-        Ok(Pid::from_raw(child.id() as i32))
+        let pid = Pid::from_raw(child.id() as i32);
+        self.front_pid = Some(pid);
+        Ok(pid)
+    }
+
+    fn reload(&mut self) -> Result<bool> {
+        let (Some(signal), Some(pid)) = (self.reload_signal, self.front_pid) else {
+            return Ok(false);
+        };
+        eprintln!("reloading {}: {signal}", self.front[0]);
+        nix::sys::signal::kill(pid, signal).with_context(|| format!("sending {signal} to {}", self.front[0]))?;
+        Ok(true)
     }
 
     fn respawnable(&self, i: usize) -> bool {

@@ -54,11 +54,12 @@ impl StrategyArgs {
         std::net::SocketAddr::new(self.host, self.port)
     }
 
-    /// How the master supervises its workers: a dead worker stops the strategy.
+    /// How the master supervises its workers: a dead worker is replaced at once, as a pre-fork
+    /// server's master does (its death still shows in the results: the requests it had fail).
     pub fn policy(&self) -> lbproc::supervise::Policy {
         lbproc::supervise::Policy {
             grace: Duration::from_millis(self.stop_grace_ms),
-            respawn: false,
+            respawn: true,
         }
     }
 

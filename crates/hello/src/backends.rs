@@ -21,6 +21,8 @@ pub fn ports(public: u16, n: usize) -> Result<Vec<u16>> {
 
 /// The workers behind a front: every port is bound before any worker starts (so the front finds
 /// them all listening), and worker i is forked on port i; a replacement binds its port again.
+/// Ports are bound with SO_REUSEPORT so that a reload's successor can bind beside a predecessor
+/// still finishing its connections.
 pub struct Backends {
     host: IpAddr,
     ports: Vec<u16>,
@@ -33,7 +35,7 @@ impl Backends {
         let ports = ports(public, n)?;
         let bound = ports
             .iter()
-            .map(|&p| worker::bind(SocketAddr::new(host, p), false).map(Some))
+            .map(|&p| worker::bind(SocketAddr::new(host, p), true).map(Some))
             .collect::<Result<Vec<_>>>()?;
         Ok(Backends {
             host,
@@ -60,7 +62,7 @@ impl Backends {
     pub fn spawn(&mut self, i: usize) -> Result<Pid> {
         let listener = match self.bound[i].take() {
             Some(l) => l,
-            None => worker::bind(SocketAddr::new(self.host, self.ports[i]), false)?,
+            None => worker::bind(SocketAddr::new(self.host, self.ports[i]), true)?,
         };
         let timeouts = self.timeouts;
         lbproc::fork_child(&[listener.as_raw_fd()], || {

@@ -1,7 +1,8 @@
 //! One connection: read, answer every complete request in order (pipelining), repeat.
 
+use crate::drain::Drain;
 use crate::work::{Rng, Work};
-use http1::{Frame, Reader, Refusal, Responses, Timeouts};
+use http1::{Frame, Persistence, Reader, Refusal, Responses, Timeouts};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -10,10 +11,14 @@ pub struct Worker {
     pub responses: Responses,
     /// Draws the service times requests ask for.
     pub rng: Rng,
+    /// Set once the worker is on its way out.
+    pub drain: Drain,
 }
 
-/// Serves `stream` until the peer closes, asks to close, misbehaves, or outstays a timeout.
+/// Serves `stream` until the peer closes, asks to close, misbehaves, or outstays a timeout; once
+/// the worker drains, the last request buffered is answered with `Connection: close`.
 pub async fn serve(mut stream: TcpStream, worker: &Worker, t: Timeouts) {
+    let _open = worker.drain.open();
     let responses = &worker.responses;
     let _ = stream.set_nodelay(true);
     let mut reader = Reader::default();
@@ -23,7 +28,7 @@ pub async fn serve(mut stream: TcpStream, worker: &Worker, t: Timeouts) {
         loop {
             match reader.next() {
                 Frame::Request(r) => {
-                    let (len, keep_alive) = (r.len, r.keep_alive);
+                    let (len, persistence, head) = (r.len, r.persistence(), r.head);
                     // A path without a query asks for no work: the common case parses nothing.
                     if r.path.contains('?') {
                         match Work::parse(r.path) {
@@ -35,9 +40,12 @@ pub async fn serve(mut stream: TcpStream, worker: &Worker, t: Timeouts) {
                             }
                         }
                     }
-                    out.extend_from_slice(responses.ok(r.persistence(), r.head));
                     reader.consume(len);
-                    if !keep_alive {
+                    // Draining: the client hears of the close with its last buffered request's answer.
+                    let last = worker.drain.draining() && !matches!(reader.next(), Frame::Request(_));
+                    let persistence = if last { Persistence::Close } else { persistence };
+                    out.extend_from_slice(responses.ok(persistence, head));
+                    if persistence == Persistence::Close {
                         close = true;
                         break;
                     }

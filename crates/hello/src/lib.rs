@@ -4,6 +4,7 @@
 pub mod args;
 pub mod backends;
 pub mod conn;
+pub mod drain;
 pub mod exclusive;
 pub mod work;
 pub mod worker;

@@ -2,6 +2,7 @@
 //! or by connections handed over a descriptor channel.
 
 use crate::conn::{self, Worker};
+use crate::drain::Drain;
 use crate::work::Rng;
 use anyhow::{Context, Result};
 use http1::Responses;
@@ -37,7 +38,14 @@ fn worker(id: usize) -> &'static Worker {
     Box::leak(Box::new(Worker {
         responses: Responses::new(&id.to_string()),
         rng: Rng::seeded(id),
+        drain: Drain::default(),
     }))
+}
+
+/// SIGTERM, as a stream: registered before the worker announces itself, so a master that stops
+/// or replaces it after that always gets a graceful exit.
+fn terminate() -> Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("handling SIGTERM")
 }
 
 /// Accepts until the listener fails for good, pausing briefly on a transient error (out of
@@ -55,7 +63,9 @@ pub async fn accept_loop(listener: &TcpListener, who: &str, mut serve: impl FnMu
     }
 }
 
-/// Accepts on `listener` and serves every connection as worker `id`. Never returns on success.
+/// Accepts on `listener` and serves every connection as worker `id`, until SIGTERM: then it
+/// closes the listener (connections still in its queue go to another socket of the port, or are
+/// reset) and drains.
 pub fn serve_listener(listener: std::net::TcpListener, id: usize, timeouts: http1::Timeouts) -> Result<()> {
     serve_accepting(listener, id, timeouts, false)
 }
@@ -75,37 +85,54 @@ fn serve_accepting(
     let worker = worker(id);
     runtime()?.block_on(async move {
         let listener = TcpListener::from_std(listener)?;
+        let mut term = terminate()?;
         if exclusive {
             crate::exclusive::make_exclusive(listener.as_raw_fd())?;
         }
         lbproc::announce_worker(id)?;
-        accept_loop(&listener, &format!("worker {id}"), |stream| {
+        let who = format!("worker {id}");
+        let accept = accept_loop(&listener, &who, |stream| {
             tokio::spawn(conn::serve(stream, worker, timeouts));
-        })
-        .await;
+        });
+        tokio::select! {
+            () = accept => {}
+            _ = term.recv() => {}
+        }
+        drop(listener);
+        worker.drain.finish().await;
         Ok(())
     })
 }
 
-/// Serves connections whose descriptors arrive on `chan`; returns when the master closes it.
+/// Serves connections whose descriptors arrive on `chan`, until the master closes it or SIGTERM;
+/// then drains.
 pub fn serve_channel(chan: OwnedFd, id: usize, timeouts: http1::Timeouts) -> Result<()> {
     let worker = worker(id);
     runtime()?.block_on(async move {
         // SAFETY: an OwnedFd stays open and keeps its number for as long as the AsyncFd owns it.
         let chan = unsafe { AsyncFd::register(chan) }.map_err(std::io::Error::from)?;
+        let mut term = terminate()?;
         lbproc::announce_worker(id)?;
-        loop {
-            let mut ready = chan.readable().await?;
-            match ready.try_io(recv_fd) {
-                Ok(Ok(Some(fd))) => {
-                    let stream = std::net::TcpStream::from(fd);
-                    stream.set_nonblocking(true)?;
-                    tokio::spawn(conn::serve(TcpStream::from_std(stream)?, worker, timeouts));
+        let receive = async {
+            loop {
+                let mut ready = chan.readable().await?;
+                match ready.try_io(recv_fd) {
+                    Ok(Ok(Some(fd))) => {
+                        let stream = std::net::TcpStream::from(fd);
+                        stream.set_nonblocking(true)?;
+                        tokio::spawn(conn::serve(TcpStream::from_std(stream)?, worker, timeouts));
+                    }
+                    Ok(Ok(None)) => return Ok(()),
+                    Ok(Err(e)) => return Err(e).context("receiving a connection from the master"),
+                    Err(_would_block) => continue,
                 }
-                Ok(Ok(None)) => return Ok(()),
-                Ok(Err(e)) => return Err(e).context("receiving a connection from the master"),
-                Err(_would_block) => continue,
             }
-        }
+        };
+        let outcome = tokio::select! {
+            r = receive => r,
+            _ = term.recv() => Ok(()),
+        };
+        worker.drain.finish().await;
+        outcome
     })
 }

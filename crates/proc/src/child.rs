@@ -13,8 +13,14 @@ use std::process::Command;
 /// async-signal-safe calls, so it may run between fork and exec. In a new PID namespace the parent
 /// is invisible (getppid() is 0): there the fork has just happened, so it is still alive.
 pub fn die_with_parent(parent: Pid) -> std::io::Result<()> {
+    signal_at_parent_death(parent, libc::SIGKILL)
+}
+
+/// Like [`die_with_parent`], with `signal` instead of SIGKILL: for a process that must clean up
+/// after its parent's death before it goes.
+pub fn signal_at_parent_death(parent: Pid, signal: libc::c_int) -> std::io::Result<()> {
     // SAFETY: prctl(PR_SET_PDEATHSIG) only sets an attribute of the calling process.
-    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, signal) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     let ppid = getppid();
@@ -115,4 +121,12 @@ pub fn set_name(name: &str) -> Result<()> {
         return Err(std::io::Error::last_os_error()).context("prctl(PR_SET_NAME)");
     }
     Ok(())
+}
+
+/// Whether `pid` (one of our children) has named itself worker `index` (`lbbench-w<index>`).
+pub fn is_named_worker(pid: Pid, index: usize) -> bool {
+    let Some(at) = crate::pidns::proc_pid(pid) else {
+        return false;
+    };
+    std::fs::read_to_string(format!("/proc/{at}/comm")).is_ok_and(|c| c.trim_end() == format!("{WORKER_NAME}{index}"))
 }

@@ -6,11 +6,14 @@
 pub mod child;
 pub mod cpus;
 pub mod fdpass;
+pub mod pidns;
 pub mod ports;
 pub mod stop;
 pub mod supervise;
 
-pub use child::{announce_worker, die_with_parent, fork_child, set_name, tie, WORKER_NAME};
+pub use child::{
+    announce_worker, die_with_parent, fork_child, is_named_worker, set_name, signal_at_parent_death, tie, WORKER_NAME,
+};
 pub use cpus::{format_cpus, parse_cpus, pin};
 pub use stop::{alive, stop};
 

@@ -6,6 +6,7 @@
 
 pub mod http;
 pub mod procs;
+pub mod recovery;
 pub mod running;
 
 pub use http::{get_close, worker_of};

@@ -105,6 +105,16 @@ macro_rules! strategy_contract {
         fn workers_die_with_a_sigkilled_master() {
             $crate::running::check_workers_die_with_master($bin, $extra);
         }
+
+        #[test]
+        fn a_dead_worker_is_replaced() {
+            $crate::recovery::check_dead_worker_is_replaced($bin, $extra);
+        }
+
+        #[test]
+        fn sighup_replaces_every_worker_while_keep_alive_clients_get_200s() {
+            $crate::recovery::check_reload_replaces_every_worker($bin, $extra);
+        }
     };
 }
 

@@ -98,6 +98,10 @@ pub struct TimelineReport {
     /// Of the responses completed in each interval (0 when none).
     pub p50_us: Vec<u64>,
     pub p99_us: Vec<u64>,
+    /// The slowest response of each interval: a handful of requests held by a hung worker is
+    /// below any percentile when the other workers answer thousands.
+    #[serde(default)]
+    pub max_us: Vec<u64>,
     /// Responses per worker per interval.
     pub per_worker: BTreeMap<String, Vec<u64>>,
 }
@@ -152,6 +156,7 @@ pub fn merge(parts: Vec<Timeline>) -> Option<TimelineReport> {
         r.errors_protocol.push(s.errors.protocol);
         r.p50_us.push(q(&s.latency, 0.5));
         r.p99_us.push(q(&s.latency, 0.99));
+        r.max_us.push(if s.latency.is_empty() { 0 } else { s.latency.max() });
         for w in &workers {
             let n = s
                 .per_worker
@@ -187,5 +192,6 @@ mod tests {
         assert_eq!(r.per_worker["0"], [1, 0, 0]);
         assert_eq!(r.per_worker["1"], [1, 1, 0]);
         assert!(r.p99_us[1] >= 4_950 && r.p50_us[0] >= 99, "{r:?}");
+        assert!(r.max_us[0] >= 299 && r.max_us[1] >= 4_950 && r.max_us[2] == 1, "{r:?}");
     }
 }

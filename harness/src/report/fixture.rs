@@ -138,6 +138,7 @@ pub fn results() -> Results {
                         client_limited: false,
                         probes: Vec::new(),
                     }),
+                    fault: None,
                     bottleneck: Some(match (cores, s) {
                         (2, _) => Bottleneck::Shared,
                         (_, 1) => Bottleneck::Client,
@@ -187,6 +188,7 @@ pub fn results() -> Results {
         },
         topology: Some(topology()),
         isolated: true,
+        isolation: crate::sandbox::Isolation::Root,
         config_path: "configs/test.toml".into(),
         config: Config {
             sweep: Default::default(),
@@ -195,6 +197,7 @@ pub fn results() -> Results {
             output: Default::default(),
             workloads: Default::default(),
             slo: Default::default(),
+            fault: None,
         },
         skipped: vec![Skipped {
             strategy: "gamma".into(),

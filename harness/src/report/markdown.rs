@@ -30,6 +30,7 @@ pub fn render(r: &Results) -> String {
     for v in verdict::verdicts(r) {
         out += &format!("- {}\n", v.sentence());
     }
+    out += &super::faults::markdown(r);
     if let Some(t) = &r.topology {
         out += &format!("\n## CPU placement\n\n{}", t.markdown());
     }

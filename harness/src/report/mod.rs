@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod csv;
+pub mod faults;
 pub mod html;
 pub mod json;
 pub mod markdown;
@@ -37,8 +38,11 @@ pub struct Results {
     /// The CPU topology and where the sweep put server and client; absent in older results.
     #[serde(default)]
     pub topology: Option<crate::topology::TopologyRecord>,
-    /// Cells ran in private network namespaces (as root) rather than on the host's loopback.
+    /// Cells ran in private network namespaces rather than on the host's loopback.
     pub isolated: bool,
+    /// How: as root, in a user namespace, or not at all (and why).
+    #[serde(default)]
+    pub isolation: crate::sandbox::Isolation,
     pub config_path: String,
     pub config: Config,
     pub skipped: Vec<Skipped>,

@@ -39,6 +39,9 @@ pub fn cell_line(c: &CellResult) -> String {
     if l.client_saturated {
         line += " — WARNING: client saturated, the figure may be the client's limit";
     }
+    if let Some(fault) = super::faults::line(c) {
+        line += &format!("\n  {fault}");
+    }
     line
 }
 
@@ -123,10 +126,11 @@ fn row(p: &Point) -> Vec<String> {
     ]
 }
 
-/// The summary as a plain-text table, then what was skipped or failed.
+/// The summary as a plain-text table, the fault section after it, then what was skipped or failed.
 pub fn render(results: &Results) -> String {
     let (header, rows) = rows(results);
     let mut out = aligned(&header, &rows);
+    out += &super::faults::render(results);
     for s in &results.skipped {
         out += &format!("skipped {}: {}\n", s.strategy, s.reason);
     }
@@ -164,7 +168,7 @@ pub fn time_spent(results: &Results, wall_s: f64) -> String {
     )
 }
 
-/// A plain-text table with aligned columns.
+/// `rows` under `header`, each column as wide as its widest cell.
 pub fn aligned(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in rows {

@@ -93,11 +93,14 @@ pub fn strategies(bin: &Path) -> Vec<(String, Option<String>)> {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let lines: Vec<&str> = text.lines().collect();
+    // A strategy's first line starts with its name; its status is the next (indented) line.
     lines
-        .chunks(2)
-        .map(|pair| {
-            let name = pair[0].split_whitespace().next().unwrap().to_string();
-            let status = pair[1].trim();
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with(' '))
+        .map(|(i, l)| {
+            let name = l.split_whitespace().next().unwrap().to_string();
+            let status = lines[i + 1].trim();
             (name, status.strip_prefix("unavailable: ").map(String::from))
         })
         .collect()
@@ -118,4 +121,22 @@ pub fn copy_of_reuseport(name: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `lbbench run -c p.toml --out res --no-build --strategies STRATEGY`, run in `dir`.
+pub fn run_strategy(bin: &Path, dir: &Path, strategy: &str) -> Command {
+    workspace_lbbench(
+        bin,
+        dir,
+        &[
+            "run",
+            "-c",
+            "p.toml",
+            "--out",
+            "res",
+            "--no-build",
+            "--strategies",
+            strategy,
+        ],
+    )
 }

@@ -17,7 +17,7 @@ struct Kind {
     caption: &'static str,
 }
 
-const KINDS: [Kind; 8] = [
+const KINDS: [Kind; 9] = [
     Kind {
         prefix: "throughput-",
         title: "Throughput",
@@ -64,6 +64,12 @@ const KINDS: [Kind; 8] = [
         title: "Server CPU by program",
         caption: "Where each strategy's CPU time went (median-throughput run): the balancing layer against \
                   the workers that serve.",
+    },
+    Kind {
+        prefix: "timeline-",
+        title: "Around the fault",
+        caption: "Throughput and p99 interval by interval, a panel per strategy and core count (the slowest \
+                  response faint): red line the fault, green the replacement, grey SIGCONT.",
     },
 ];
 

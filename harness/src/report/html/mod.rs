@@ -84,10 +84,11 @@ impl Section {
 }
 
 /// The sections, top to bottom; each returns nothing when it has nothing to show.
-const SECTIONS: [fn(&Page) -> Vec<Section>; 9] = [
+const SECTIONS: [fn(&Page) -> Vec<Section>; 10] = [
     sections::verdict,
     figures::by_workload,
     tables::summary,
+    tables::faults,
     tables::fairness,
     tables::cpu,
     sections::skipped,

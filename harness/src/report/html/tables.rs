@@ -2,7 +2,7 @@
 //! CPU cost.
 
 use super::{esc, table, Page, Section};
-use crate::report::{ms, shares, table as summary_table};
+use crate::report::{faults as fault_table, ms, shares, table as summary_table};
 
 /// Every (workload, strategy, cores): the median-throughput run with the spread, sortable.
 pub fn summary(page: &Page) -> Vec<Section> {
@@ -10,22 +10,7 @@ pub fn summary(page: &Page) -> Vec<Section> {
         return Vec::new();
     }
     let (header, rows) = summary_table::rows(page.results);
-    let strategy_col = header.iter().position(|h| *h == "strategy");
-    let rows: Vec<Vec<String>> = rows
-        .into_iter()
-        .map(|row| {
-            row.iter()
-                .enumerate()
-                .map(|(i, cell)| {
-                    if Some(i) == strategy_col {
-                        page.strategy(cell)
-                    } else {
-                        esc(cell)
-                    }
-                })
-                .collect()
-        })
-        .collect();
+    let rows = with_swatches(page, &header, rows);
     let body = format!(
         "<p>One row per workload, strategy and core count: the run whose req/s is the median, whole, with \
          the spread over every run beside it (± is the CV of req/s). Click a column's header to sort.</p>\n{}",
@@ -137,4 +122,35 @@ pub fn cpu(page: &Page) -> Vec<Section> {
         )
     );
     vec![Section::new("cpu", "CPU cost", body)]
+}
+
+/// Per cell with a fault: what it cost and how the strategy recovered (the terminal's rows).
+pub fn faults(page: &Page) -> Vec<Section> {
+    let rows = fault_table::rows(page.results);
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let header = fault_table::header();
+    let rows = with_swatches(page, &header, rows);
+    let body = format!("<p>{}</p>\n{}", esc(fault_table::LEGEND), table(&header, &rows, true));
+    vec![Section::new("faults", "Faults", body)]
+}
+
+/// Text rows as HTML cells: escaped, the strategy column with its colour and marker.
+fn with_swatches(page: &Page, header: &[&str], rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    let strategy_col = header.iter().position(|h| *h == "strategy");
+    rows.into_iter()
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .map(|(i, cell)| {
+                    if Some(i) == strategy_col {
+                        page.strategy(cell)
+                    } else {
+                        esc(cell)
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }

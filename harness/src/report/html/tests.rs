@@ -110,3 +110,40 @@ fn a_page_without_cells_still_reads() {
 fn escaping() {
     assert_eq!(esc("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
 }
+
+#[test]
+fn a_fault_gets_its_table_and_its_timeline() {
+    let mut r = results();
+    assert!(!page(&r).unwrap().contains("id=\"faults\""), "no fault, no section");
+    let c = &mut r.cells[0];
+    c.fault = Some(crate::fault::FaultReport {
+        kind: Some(crate::fault::FaultKind::Kill),
+        worker: Some(0),
+        at_ms: Some(1000.0),
+        dip: 0.25,
+        recovery_ms: Some(300.0),
+        ..Default::default()
+    });
+    let n = 20;
+    c.load.timeline = Some(crate::load::timeline::TimelineReport {
+        interval_ms: 100,
+        ok: vec![500; n],
+        non_2xx: vec![0; n],
+        errors: vec![0; n],
+        errors_connect: vec![0; n],
+        errors_reset: vec![0; n],
+        errors_timeout: vec![0; n],
+        errors_protocol: vec![0; n],
+        p50_us: vec![100; n],
+        p99_us: vec![900; n],
+        max_us: vec![2000; n],
+        per_worker: Default::default(),
+    });
+    let html = page(&r).unwrap();
+    assert!(html.contains("id=\"faults\""), "a faults section");
+    assert!(html.contains("kill w0"), "the fault's row");
+    assert!(html.contains("recovered") || html.contains(">300<"), "its recovery");
+    let stem = format!("timeline-{}", r.cells[0].workload.name());
+    assert!(html.contains(&format!("<figure id=\"fig-{stem}\">")), "its timeline figure");
+    assert!(html.contains("Around the fault"));
+}

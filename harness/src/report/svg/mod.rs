@@ -8,12 +8,14 @@ mod load;
 mod spectrum;
 mod split;
 mod swatch;
+mod timeline;
 
 pub use closed::{capacity, cpu_per_request, fairness, latency, throughput};
 pub use load::latency_vs_load;
 pub use spectrum::{spectra, spectrum, spectrum_file};
 pub use split::cpu_split;
 pub use swatch::{css_colour, swatch};
+pub use timeline::timeline;
 
 use super::{Exporter, Results};
 use anyhow::{anyhow, Result};
@@ -132,6 +134,9 @@ impl Exporter for Svg {
             }
             if results.load_points().iter().any(|p| p.workload == w) {
                 files.push((format!("latency-vs-load-{name}.svg"), latency_vs_load(results, &w)?));
+            }
+            if timeline::applies(results, &w) {
+                files.push((format!("timeline-{name}.svg"), timeline(results, &w)?));
             }
         }
         Ok(files.into_iter().map(|(n, svg)| (n, svg.into_bytes())).collect())

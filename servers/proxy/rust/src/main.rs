@@ -124,6 +124,11 @@ impl Master for Proxy {
         let (addrs, mode, timeouts) = (self.addrs.clone(), self.mode, self.timeouts);
         lbproc::fork_child(&[listener.as_raw_fd()], move || serve(listener, addrs, mode, timeouts))
     }
+
+    fn reloadable(&self, i: usize) -> bool {
+        // A reload replaces the workers; the proxy processes are the balancer, as nginx's are.
+        self.backends.as_ref().is_some_and(|b| i < b.len())
+    }
 }
 
 /// One proxy process: accept forever, one local task per client connection.

@@ -96,3 +96,11 @@ fn a_dead_upstream_gives_502_not_a_hang() {
         assert!(answer.starts_with("HTTP/1.1 502 Bad Gateway"), "{mode}: {answer:?}");
     }
 }
+
+#[test]
+fn a_dead_worker_is_replaced_and_a_reload_replaces_every_worker() {
+    for mode in ["l7", "l4"] {
+        testkit::recovery::check_dead_worker_is_replaced(BIN, &["--mode", mode]);
+        testkit::recovery::check_reload_replaces_every_worker(BIN, &["--mode", mode]);
+    }
+}

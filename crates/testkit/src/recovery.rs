@@ -1,0 +1,143 @@
+//! What a Rust master does when a worker dies or it is told to reload: the checks every strategy
+//! binary passes (through `strategy_contract!`).
+
+use crate::running::Running;
+use crate::{descendants, gone, wait_for};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The pid of each worker below `master` that has named itself `lbbench-w<k>`, by k (None: not
+/// named yet). A reload may briefly show two processes for one k: the newest (highest pid) counts.
+pub fn named_workers(master: u32, n: usize) -> Vec<Option<u32>> {
+    let mut found = vec![None; n];
+    for pid in descendants(master) {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let Some(k) = comm
+            .trim_end()
+            .strip_prefix(lbproc::WORKER_NAME)
+            .and_then(|k| k.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        if k < n && found[k].is_none_or(|p| p < pid) {
+            found[k] = Some(pid);
+        }
+    }
+    found
+}
+
+/// Waits until both workers have named themselves; returns their pids.
+fn both_named(server: &Running) -> Vec<u32> {
+    let mut pids = Vec::new();
+    let named = wait_for(Duration::from_secs(5), || {
+        pids = named_workers(server.child.id(), 2).into_iter().flatten().collect();
+        pids.len() == 2
+    });
+    assert!(named, "the workers never named themselves lbbench-w0 and lbbench-w1");
+    pids
+}
+
+/// A master replaces a worker killed with SIGKILL, and both workers answer again.
+pub fn check_dead_worker_is_replaced(bin: &str, extra: &[&str]) {
+    let server = Running::start(bin, 2, extra);
+    let before = both_named(&server);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(before[0] as i32), nix::sys::signal::SIGKILL).unwrap();
+    let mut now = Vec::new();
+    let replaced = wait_for(Duration::from_secs(5), || {
+        now = named_workers(server.child.id(), 2);
+        now[0].is_some_and(|p| p != before[0]) && gone(before[0])
+    });
+    assert!(replaced, "worker 0 ({}) was not replaced: {now:?}", before[0]);
+    assert_eq!(now[1], Some(before[1]), "worker 1 must be left alone");
+    assert_eq!(server.workers_seen(400), ["0", "1"], "both workers answer again");
+}
+
+/// SIGHUP replaces every worker (new pids, the old ones gone) while a keep-alive client goes on
+/// getting 200s: a draining worker closes a connection only after answering on it, with
+/// `Connection: close`, and the client reconnects.
+pub fn check_reload_replaces_every_worker(bin: &str, extra: &[&str]) {
+    let server = Running::start(bin, 2, extra);
+    let before = both_named(&server);
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = {
+        let (stop, port) = (stop.clone(), server.port);
+        std::thread::spawn(move || keep_alive_client(port, &stop))
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.child.id() as i32),
+        nix::sys::signal::SIGHUP,
+    )
+    .unwrap();
+    let mut now = Vec::new();
+    let replaced = wait_for(Duration::from_secs(10), || {
+        now = named_workers(server.child.id(), 2);
+        now.iter().zip(&before).all(|(n, b)| n.is_some_and(|n| n != *b)) && before.iter().all(|b| gone(*b))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::SeqCst);
+    let seen = client.join().expect("client thread");
+    assert!(replaced, "workers {before:?} were not all replaced: now {now:?}");
+    let answers = seen.expect("the keep-alive client must never fail during a reload");
+    assert!(
+        answers.ok > 50 && answers.reconnects >= 1,
+        "the client kept going across the reload: {answers:?}"
+    );
+}
+
+#[derive(Debug, Default)]
+pub struct Answers {
+    pub ok: u64,
+    /// Connections the server closed after a `Connection: close` answer.
+    pub reconnects: u64,
+}
+
+/// Sends `GET /` back to back on one keep-alive connection until `stop`, reconnecting when the
+/// server announces a close. Any other status, a reset or a close without an answer is an error.
+fn keep_alive_client(port: u16, stop: &AtomicBool) -> Result<Answers, String> {
+    let mut answers = Answers::default();
+    let mut conn: Option<TcpStream> = None;
+    while !stop.load(Ordering::SeqCst) {
+        let s = match &mut conn {
+            Some(s) => s,
+            None => {
+                let s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+                s.set_read_timeout(Some(Duration::from_secs(5)))
+                    .map_err(|e| e.to_string())?;
+                conn.insert(s)
+            }
+        };
+        s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            .map_err(|e| format!("after {answers:?}: send: {e}"))?;
+        let head = read_response(s).map_err(|e| format!("after {answers:?}: {e}"))?;
+        if !head.starts_with("HTTP/1.1 200 OK") {
+            return Err(format!("after {answers:?}: answered {head:?}"));
+        }
+        answers.ok += 1;
+        if head.to_ascii_lowercase().contains("connection: close") {
+            answers.reconnects += 1;
+            conn = None;
+        }
+    }
+    Ok(answers)
+}
+
+/// Reads one Hello World response (its head, and the 11-byte body it announces).
+fn read_response(s: &mut TcpStream) -> Result<String, String> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(0) => return Err(format!("closed after {} bytes of a response", buf.len())),
+            Ok(_) => buf.push(byte[0]),
+            Err(e) => return Err(format!("receive: {e}")),
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    let mut body = [0u8; 11];
+    s.read_exact(&mut body).map_err(|e| format!("body: {e}"))?;
+    Ok(head)
+}

@@ -1,0 +1,356 @@
+//! Faults through `lbbench run`, for real: a killed worker is replaced by the Rust masters and all
+//! workers answer again, with the errors and the recovery reported; a stopped worker shows up as
+//! timeouts and a latency spike, then recovers after SIGCONT; every strategy's reload happens
+//! (and the Rust masters lose nothing to it over keep-alive connections); and without root a cell
+//! killed with SIGKILL during a fault leaves nothing behind, with or without a user namespace.
+
+mod common;
+
+use common::{all_debug_bins, run_strategy, strategies, workspace_lbbench};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use testkit::{descendants, gone, output_within, trial_unless, wait_for};
+
+/// 2 workers on 1 core, a 3 s window with the fault 1 s in, 100 ms intervals.
+const PROFILE: &str = r#"
+[sweep]
+cores = [1]
+workers_per_core = 2
+workloads = ["keepalive"]
+[load]
+connections = 16
+duration = "3s"
+warmup = "300ms"
+request_timeout = "1s"
+interval = "100ms"
+[server]
+ready_timeout = "15s"
+stop_grace = "2s"
+"#;
+
+const RUST_MASTERS: [&str; 3] = ["cluster-rr", "shared-socket", "reuseport"];
+
+fn main() {
+    let bin = all_debug_bins();
+    let all = strategies(&bin);
+    let unmet = |name: &str| all.iter().find(|(n, _)| n == name).and_then(|(_, u)| u.clone());
+    let mut trials = Vec::new();
+    for name in RUST_MASTERS {
+        let b = bin.clone();
+        trials.push(trial_unless(
+            format!("a_killed_worker_is_replaced::{name}"),
+            None,
+            move || a_killed_worker_is_replaced(&b, name),
+        ));
+    }
+    let b = bin.clone();
+    trials.push(trial_unless(
+        "a_stopped_worker_times_out_then_recovers",
+        None,
+        move || a_stopped_worker_times_out_then_recovers(&b),
+    ));
+    let reloadable = reloadable(&bin);
+    for (name, why) in all.iter().filter(|(n, _)| reloadable.contains(n)) {
+        let (b, n) = (bin.clone(), name.clone());
+        trials.push(trial_unless(
+            format!("reload_replaces_workers::{name}"),
+            why.clone(),
+            move || reload_replaces_workers(&b, &n),
+        ));
+    }
+    for userns in [true, false] {
+        let b = bin.clone();
+        let mode = if userns { "user_namespace" } else { "no_namespace" };
+        let needs = [unmet("nginx"), unprivileged(userns)].into_iter().flatten().next();
+        trials.push(trial_unless(
+            format!("kill_9_without_root_leaves_nothing::{mode}"),
+            needs,
+            move || kill_9_without_root_leaves_nothing(&b, userns),
+        ));
+    }
+    let b = bin.clone();
+    let needs = [unmet("iptables-nth"), unprivileged(true)].into_iter().flatten().next();
+    trials.push(trial_unless("iptables_runs_without_root", needs, move || {
+        iptables_runs_without_root(&b)
+    }));
+    testkit::run_trials(trials);
+}
+
+/// The strategies `lbbench list` says reload (the others are skipped by a reload profile).
+fn reloadable(bin: &Path) -> Vec<String> {
+    let out = workspace_lbbench(bin, &common::workspace(), &["list"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut names = Vec::new();
+    let mut current = None;
+    for line in text.lines() {
+        if !line.starts_with(' ') {
+            current = line.split_whitespace().next().map(String::from);
+        } else if line.contains("reloads ") {
+            names.extend(current.take());
+        }
+    }
+    names
+}
+
+/// Runs the cells of `strategy` with `profile`; returns each cell and its fault report.
+fn run_cells(bin: &Path, strategy: &str, profile: &str) -> Vec<(Value, Value)> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.toml"), profile).unwrap();
+    let mut cmd = run_strategy(bin, dir.path(), strategy);
+    let out = output_within(&mut cmd, Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(results_path(dir.path())).unwrap()).unwrap();
+    assert_eq!(results["failures"], serde_json::json!([]), "{stderr}");
+    let cells = results["cells"].as_array().unwrap().clone();
+    assert!(!cells.is_empty(), "{stderr}");
+    cells
+        .into_iter()
+        .map(|c| {
+            let f = c["fault"].clone();
+            assert!(f.is_object(), "no fault report: {c}");
+            (c, f)
+        })
+        .collect()
+}
+
+fn run_cell(bin: &Path, strategy: &str, profile: &str) -> (Value, Value) {
+    run_cells(bin, strategy, profile).remove(0)
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+/// Worker `w`'s responses per interval.
+fn answers(t: &Value, w: &str) -> Vec<u64> {
+    t["per_worker"][w]
+        .as_array()
+        .map_or(Vec::new(), |a| a.iter().map(|v| v.as_u64().unwrap()).collect())
+}
+
+fn a_killed_worker_is_replaced(bin: &Path, strategy: &str) {
+    let profile = format!(
+        "{}[fault]\nkind = \"kill\"\nat = \"1s\"\nworker = 0\n",
+        PROFILE.replace("[\"keepalive\"]", "[\"keepalive\", \"close\"]")
+    );
+    for (cell, f) in run_cells(bin, strategy, &profile) {
+        let name = format!("{strategy} {}", cell["workload"]);
+        let at = num(&f["at_ms"]);
+        assert!((1000.0..1100.0).contains(&at), "{name}: injected at {at} ms: {f}");
+        let respawned = f["respawned_ms"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name}: worker 0 was not replaced: {f}"));
+        assert!(respawned < 1000.0, "{name}: replaced only after {respawned} ms: {f}");
+        let lost = f["errors"]["reset"].as_u64().unwrap() + f["errors"]["timeout"].as_u64().unwrap();
+        assert_eq!(f["lost_in_flight"], lost, "{name}: {f}");
+        assert!(f["recovery_ms"].is_number(), "{name}: no recovery in the window: {f}");
+        let t = &cell["timeline"];
+        let every = num(&t["interval_ms"]);
+        let fault = (at / every) as usize;
+        if cell["workload"] == "keepalive" && answers(t, "0")[fault - 1] > 0 {
+            // Worker 0 served connections just before it died: their requests in flight failed.
+            assert!(lost >= 1, "{name}: worker 0 died serving, yet no request failed: {f}");
+        }
+        if cell["workload"] == "close" {
+            // A new connection per request: every worker, the replacement too, answers again.
+            assert_eq!(
+                f["serving_at_end"], 2,
+                "{name}: not every worker answered at the end: {f}"
+            );
+            let after = ((at + respawned) / every).ceil() as usize + 1;
+            let w0: u64 = answers(t, "0")[after..].iter().sum();
+            assert!(w0 > 0, "{name}: worker 0 never answered after its replacement: {t}");
+        }
+    }
+}
+
+fn a_stopped_worker_times_out_then_recovers(bin: &Path) {
+    // Stopped for 1.5 s with a 1 s request timeout: the requests it holds time out.
+    let profile = format!("{PROFILE}[fault]\nkind = \"stop\"\nat = \"1s\"\nworker = 0\nduration = \"1500ms\"\n");
+    let (cell, f) = run_cell(bin, "reuseport", &profile);
+    let (at, resumed) = (num(&f["at_ms"]), num(&f["resumed_ms"]));
+    assert!(
+        (1450.0..1700.0).contains(&(resumed - at)),
+        "continued {} ms after the stop: {f}",
+        resumed - at
+    );
+    assert!(
+        num(&f["errors"]["timeout"]) >= 1.0,
+        "no timeout while a worker was stopped: {f}"
+    );
+    let t = &cell["timeline"];
+    let every = num(&t["interval_ms"]);
+    let max: Vec<f64> = t["max_us"].as_array().unwrap().iter().map(num).collect();
+    // The spike: the requests of the connections opened to the stopped worker after the
+    // timeouts are answered after SIGCONT, late (0.5 s here).
+    let (from, to) = ((resumed / every) as usize, ((resumed + 300.0) / every) as usize);
+    let spike = max[from..=to.min(max.len() - 1)].iter().cloned().fold(0.0, f64::max);
+    let before = max[..(at / every) as usize].iter().cloned().fold(0.0, f64::max);
+    assert!(
+        spike >= 200_000.0 && spike > 5.0 * before,
+        "no latency spike: slowest {spike} µs after SIGCONT, {before} µs before the stop: {t}"
+    );
+    assert!(
+        num(&f["max_fault_us"]) >= spike,
+        "the report's slowest response misses the spike: {f}"
+    );
+    assert!(f["recovery_ms"].is_number(), "no recovery after SIGCONT: {f}");
+    assert_eq!(f["serving_at_end"], 2, "both workers answer after SIGCONT: {f}");
+}
+
+fn reload_replaces_workers(bin: &Path, strategy: &str) {
+    // Node workers take a while to start, one after the other: a longer window.
+    let profile = format!(
+        "{}[fault]\nkind = \"reload\"\nat = \"1s\"\n",
+        PROFILE.replace("\"3s\"", "\"6s\"")
+    );
+    let (_, f) = run_cell(bin, strategy, &profile);
+    assert!(f["note"].is_null(), "{strategy}: {}", f["note"]);
+    assert!(f["at_ms"].is_number(), "{strategy}: not reloaded: {f}");
+    let fronted = strategy.starts_with("nginx") || strategy.starts_with("haproxy");
+    if fronted {
+        // The front program reloads its own processes; the Hello World workers behind it stay.
+        assert!(
+            num(&f["processes_started"]) >= 1.0,
+            "{strategy}: nothing new after the reload: {f}"
+        );
+    } else {
+        assert_eq!(f["workers_replaced"], 2, "{strategy}: not every worker replaced: {f}");
+    }
+    if ["cluster-rr", "shared-socket", "shared-socket-exclusive"].contains(&strategy) {
+        let failed = num(&f["errors"]["reset"]) + num(&f["errors"]["timeout"]) + num(&f["errors"]["connect"]);
+        assert_eq!(
+            failed, 0.0,
+            "{strategy}: a keep-alive client lost requests to a reload: {f}"
+        );
+    }
+}
+
+/// Why this machine cannot run lbbench as an unprivileged user (in a user namespace, if `userns`).
+fn unprivileged(userns: bool) -> Option<String> {
+    if nix::unistd::geteuid().is_root() && testkit::which("setpriv").is_none() {
+        return Some("needs setpriv (util-linux) to run lbbench as another user".into());
+    }
+    if !userns {
+        return None;
+    }
+    let ok = as_user(&mut Command::new("unshare"))
+        .args(["--user", "--map-current-user", "--net", "--pid", "--fork", "true"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    (!ok).then(|| "needs unprivileged user namespaces (user.max_user_namespaces > 0)".into())
+}
+
+/// `cmd`, run as the unprivileged user `nobody` when we are root (as ourselves otherwise).
+fn as_user(cmd: &mut Command) -> Command {
+    if !nix::unistd::geteuid().is_root() {
+        let mut c = Command::new(cmd.get_program());
+        c.args(cmd.get_args());
+        return c;
+    }
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    c
+}
+
+/// A directory the unprivileged user may write, holding `profile` as p.toml.
+fn shared_dir(profile: &str) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::write(dir.path().join("p.toml"), profile).unwrap();
+    dir
+}
+
+fn lbbench_as_user(bin: &Path, dir: &Path, strategy: &str, userns: bool) -> Command {
+    let lbbench = run_strategy(bin, dir, strategy);
+    let mut cmd = as_user(&mut Command::new(lbbench.get_program()));
+    cmd.args(lbbench.get_args()).current_dir(dir);
+    if !userns {
+        cmd.env("LBBENCH_USERNS", "off");
+    }
+    cmd
+}
+
+fn kill_9_without_root_leaves_nothing(bin: &Path, userns: bool) {
+    // Killed during a fault: worker 0 stopped (SIGSTOP) for most of a long window.
+    let profile = format!(
+        "{}[fault]\nkind = \"stop\"\nat = \"1s\"\nworker = 0\nduration = \"50s\"\n",
+        PROFILE.replace("\"3s\"", "\"60s\"")
+    );
+    let dir = shared_dir(&profile);
+    let mut run = lbbench_as_user(bin, dir.path(), "nginx", userns)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Running: front, 2 workers, nginx and its worker are all there, below setpriv's lbbench.
+    let has_nginx_worker = || descendants(run.id()).iter().filter(|p| comm(**p) == "nginx").count() >= 2;
+    assert!(
+        wait_for(Duration::from_secs(20), has_nginx_worker),
+        "nginx never started: {:?}",
+        descendants(run.id()).iter().map(|p| comm(*p)).collect::<Vec<_>>()
+    );
+    let stopped = || descendants(run.id()).iter().any(|p| state(*p) == "T");
+    assert!(wait_for(Duration::from_secs(10), stopped), "worker 0 was never stopped");
+    let procs = descendants(run.id());
+    // With setpriv, lbbench is setpriv's exec: the same process.
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let cleared = wait_for(Duration::from_secs(5), || procs.iter().all(|p| gone(*p)));
+    let left: Vec<String> = procs.iter().filter(|p| !gone(**p)).map(|p| comm(*p)).collect();
+    assert!(
+        cleared,
+        "left behind after kill -9 (user namespace: {userns}): {left:?}"
+    );
+}
+
+fn iptables_runs_without_root(bin: &Path) {
+    let dir = shared_dir(&PROFILE.replace("\"3s\"", "\"500ms\""));
+    let out = output_within(
+        &mut lbbench_as_user(bin, dir.path(), "iptables-nth", true),
+        Duration::from_secs(60),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(results_path(dir.path())).unwrap()).unwrap();
+    assert_eq!(
+        results["isolation"]["kind"], "user-namespace",
+        "{}",
+        results["isolation"]
+    );
+    assert_eq!(results["skipped"], serde_json::json!([]));
+    let per_worker = &results["cells"][0]["per_worker"];
+    assert!(
+        per_worker["0"].as_u64() > Some(0) && per_worker["1"].as_u64() > Some(0),
+        "{per_worker}"
+    );
+}
+
+fn results_path(dir: &Path) -> PathBuf {
+    dir.join("res/results.json")
+}
+
+/// The process's state letter (R, S, T for stopped...).
+fn state(pid: u32) -> String {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn comm(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim_end()
+        .to_string()
+}
