@@ -7,13 +7,16 @@ use crate::config;
 use crate::cpu::{self, Bottleneck, CpuReport};
 use crate::load::{self, LoadReport};
 use crate::manifest::Launch;
+use crate::netns::{self, NetworkConfig, Topology};
+use crate::remote::HostFigures;
 use crate::report::Fairness;
 use crate::sandbox;
-use crate::server::Server;
+use crate::server::{Readiness, Server};
 use crate::workload::{Workload, WorkloadSpec};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +36,13 @@ pub struct CellSpec {
     pub cwd: PathBuf,
     pub run_dir: PathBuf,
     pub port: u16,
+    /// Where the strategy listens and the client connects: 127.0.0.1, the server's end of the
+    /// veth link, or the server host's address.
+    #[serde(default = "localhost")]
+    pub host: IpAddr,
+    /// How the client reaches the server on one machine.
+    #[serde(default)]
+    pub network: NetworkConfig,
     pub isolated: bool,
     pub server_cpus: Vec<usize>,
     pub client_cpus: Vec<usize>,
@@ -80,6 +90,9 @@ pub struct CellResult {
     pub capacity: Option<Capacity>,
     #[serde(flatten)]
     pub load: LoadReport,
+    /// With load hosts: each host's own figures (its share of the load, histograms, client CPU).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load_hosts: Vec<HostFigures>,
     /// Latency under load: open-loop runs at fractions of `load.rps`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub open_loop: Vec<OpenLoopPoint>,
@@ -99,9 +112,20 @@ pub struct OpenLoopPoint {
     pub bottleneck: Option<Bottleneck>,
     #[serde(flatten)]
     pub load: LoadReport,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load_hosts: Vec<HostFigures>,
+}
+
+fn localhost() -> IpAddr {
+    Ipv4Addr::LOCALHOST.into()
 }
 
 impl CellSpec {
+    /// The strategy's public address.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
     pub fn shared_cpus(&self) -> bool {
         self.client_cpus.iter().any(|c| self.server_cpus.contains(c))
     }
@@ -195,15 +219,32 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
     if spec.isolated {
         sandbox::enter(&mut launch)?;
     }
+    // Before the strategy starts: it listens on the server's end of the link.
+    let client_netns = match spec.network.topology {
+        Topology::Veth => Some(netns::client(spec.network.rtt).context("linking the client's network namespace")?),
+        Topology::Loopback => None,
+    };
     let log = spec.run_dir.join("server.log");
     let mut server = Server::spawn(&launch, &spec.cwd, &spec.server_cpus, log)?;
-    let addr = ([127, 0, 0, 1], spec.port).into();
     let measured = server
-        .wait_ready(addr, spec.server.ready_timeout, spec.workers)
-        .and_then(|ready| Ok((ready, measure(spec, &server)?)));
+        .wait_ready(spec.addr(), spec.server.ready_timeout, spec.workers)
+        .and_then(|ready| {
+            let mut here = Here {
+                spec,
+                server: &server,
+                netns: client_netns.as_ref(),
+            };
+            Ok((ready, measure(spec, &mut here)?))
+        });
     server.stop(spec.server.stop_grace);
-    let (readiness, (report, open_loop, capacity)) = measured?;
-    Ok(CellResult {
+    let (readiness, measurement) = measured?;
+    Ok(result(spec, readiness, started_at, measurement))
+}
+
+/// The cell's record from what was measured.
+pub fn result(spec: &CellSpec, readiness: Readiness, started_at: String, measurement: Measurement) -> CellResult {
+    let (report, open_loop, capacity) = measurement;
+    CellResult {
         strategy: spec.strategy.clone(),
         cores: spec.cores,
         workload: spec.workload.clone(),
@@ -221,36 +262,76 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         bottleneck: Some(report.bottleneck),
         capacity,
         load: report.load,
+        load_hosts: report.hosts,
         open_loop,
-    })
+    }
 }
 
 /// One load run, with what the strategy's CPU did over exactly its measured window.
-struct Measured {
-    load: LoadReport,
-    cpu: CpuReport,
-    bottleneck: Bottleneck,
+pub struct Measured {
+    pub load: LoadReport,
+    pub cpu: CpuReport,
+    pub bottleneck: Bottleneck,
+    /// With load hosts: each one's figures.
+    pub hosts: Vec<HostFigures>,
 }
 
-fn measured_run(spec: &CellSpec, opts: &load::LoadOptions) -> Result<Measured> {
-    // The strategy's processes are this cell's descendants (it is their subreaper).
-    let me = crate::procs::proc_self_pid();
-    let (load, [start, end]) = load::run_observed(opts, || cpu::sample(me))?;
-    let cpu = cpu::account(&start, &end, opts.duration.as_secs_f64(), load.ok, &spec.server_cpus);
-    let bottleneck = Bottleneck::judge(spec.shared_cpus(), &cpu, &load);
-    Ok(Measured { load, cpu, bottleneck })
+/// The closed-loop run, the open-loop steps and the capacity.
+pub type Measurement = (Measured, Vec<OpenLoopPoint>, Option<Capacity>);
+
+/// Runs load against a cell's strategy and accounts its CPU over each window: from this process
+/// ([`Here`]), or from load hosts over SSH (`remote::Controller`).
+pub trait Drive {
+    fn run(&mut self, opts: &load::LoadOptions) -> Result<Measured>;
+    /// The strategy's last lines of output, for errors.
+    fn output_tail(&self) -> String;
+}
+
+/// Load from this process, with the strategy below it.
+struct Here<'a> {
+    spec: &'a CellSpec,
+    server: &'a Server,
+    /// The veth topology: the client's own network namespace.
+    netns: Option<&'a netns::Netns>,
+}
+
+impl Drive for Here<'_> {
+    fn run(&mut self, opts: &load::LoadOptions) -> Result<Measured> {
+        // The strategy's processes are this cell's descendants (it is their subreaper).
+        let me = crate::procs::proc_self_pid();
+        let (parts, [start, end]) = load::run_parts(opts, self.netns.map(|n| n.fd()), || cpu::sample(me))?;
+        let load = parts.merge(opts);
+        let cpu = cpu::account(
+            &start,
+            &end,
+            opts.duration.as_secs_f64(),
+            load.ok,
+            &self.spec.server_cpus,
+        );
+        let bottleneck = Bottleneck::judge(self.spec.shared_cpus(), &cpu, &load);
+        Ok(Measured {
+            load,
+            cpu,
+            bottleneck,
+            hosts: Vec::new(),
+        })
+    }
+
+    fn output_tail(&self) -> String {
+        self.server.output_tail()
+    }
 }
 
 /// The closed-loop maximum, then (first repeat only) the open-loop steps at fractions of it and
 /// the capacity under the latency objective.
-fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPoint>, Option<Capacity>)> {
+pub fn measure(spec: &CellSpec, drive: &mut dyn Drive) -> Result<Measurement> {
     let threads = match spec.load.client_threads {
         0 => spec.client_cpus.len(),
         n => n,
     };
     let closed = load::LoadOptions {
-        addr: ([127, 0, 0, 1], spec.port).into(),
-        host: format!("127.0.0.1:{}", spec.port),
+        addr: spec.addr(),
+        host: spec.addr().to_string(),
         path: spec.workload_spec.path(),
         connections: spec.workload_spec.connections.unwrap_or(spec.load.connections),
         threads,
@@ -263,14 +344,14 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPo
         rate: None,
         interval: spec.load.interval,
     };
-    let report = measured_run(spec, &closed)?;
+    let report = drive.run(&closed)?;
     if report.load.requests == 0 {
         bail!(
             "no response in {:?} ({} errors: {:?}); the strategy's output:\n{}",
             spec.load.duration,
             report.load.errors,
             report.load.error_kinds,
-            server.output_tail()
+            drive.output_tail()
         );
     }
     let fractions = if spec.repeat == 0 {
@@ -288,13 +369,14 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPo
                 duration: spec.load.open_loop_duration,
                 ..closed.clone()
             };
-            let run = measured_run(spec, &opts)?;
+            let run = drive.run(&opts)?;
             Ok(OpenLoopPoint {
                 fraction,
                 fairness: Fairness::of(&run.load.per_worker, spec.workers),
                 cpu: Some(run.cpu),
                 bottleneck: Some(run.bottleneck),
                 load: run.load,
+                load_hosts: run.hosts,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -308,7 +390,7 @@ fn measure(spec: &CellSpec, server: &Server) -> Result<(Measured, Vec<OpenLoopPo
                     warmup: spec.slo.warmup,
                     ..closed.clone()
                 };
-                let l = load::run(&opts)?;
+                let l = drive.run(&opts)?.load;
                 Ok((l.latency_us.p99, l.failed_share(), l.rate_reached.unwrap_or(false)))
             };
             Some(capacity::search(

@@ -25,6 +25,12 @@ pub struct Config {
     /// Capacity under a latency objective (off unless `slo.p99` is set).
     #[serde(default)]
     pub slo: SloConfig,
+    /// How the client reaches the server on one machine (loopback, or a veth link).
+    #[serde(default)]
+    pub network: crate::netns::NetworkConfig,
+    /// Server and load on other machines, over ssh; none: everything here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<crate::remote::HostsConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -209,6 +215,13 @@ impl Config {
             spec.check(name)?;
         }
         self.slo.check()?;
+        self.network.check()?;
+        if let Some(hosts) = &self.hosts {
+            hosts.check(self.load.connections)?;
+            if self.network != crate::netns::NetworkConfig::default() {
+                return Err("[network] models a link on one machine; with [hosts] the load crosses a real one: remove one of them".into());
+            }
+        }
         if s.repeats == 0 || s.workers_per_core == 0 {
             return Err("sweep.repeats and sweep.workers_per_core must be at least 1".into());
         }

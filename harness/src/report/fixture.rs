@@ -14,6 +14,7 @@ fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
             fairness: Fairness::default(),
             cpu: None,
             bottleneck: Some(Bottleneck::Neither),
+            load_hosts: Vec::new(),
             load: LoadReport {
                 connections: 8,
                 threads: 1,
@@ -132,6 +133,7 @@ pub fn results() -> Results {
                     },
                     shared_cpus: cores == 2,
                     isolated: true,
+                    load_hosts: Vec::new(),
                     readiness: Default::default(),
                     started_at: "2026-11-25T00:00:00Z".into(),
                     fairness: Fairness {
@@ -213,6 +215,8 @@ pub fn results() -> Results {
             output: Default::default(),
             workloads: Default::default(),
             slo: Default::default(),
+            network: Default::default(),
+            hosts: None,
         },
         skipped: vec![Skipped {
             strategy: "gamma".into(),
