@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 /// What the controller asks the server host to run.
@@ -60,12 +61,12 @@ fn run() -> Result<()> {
         None => return Ok(()),
     };
     let run_dir = crate::runner::tempdir(&cell.strategy)?;
-    let outcome = serve(&cell, &run_dir, &mut input);
+    let outcome = serve(&cell, &run_dir, input);
     let _ = std::fs::remove_dir_all(&run_dir);
     outcome
 }
 
-fn serve(cell: &ServerCell, run_dir: &std::path::Path, input: &mut impl std::io::BufRead) -> Result<()> {
+fn serve(cell: &ServerCell, run_dir: &std::path::Path, input: impl std::io::BufRead + Send + 'static) -> Result<()> {
     let (server_cpus, launch, port) = prepare(cell, run_dir)?;
     let mut server = Server::spawn(&launch, &cell.root, &server_cpus, run_dir.join("server.log"))?;
     // The deadline kills the strategy too: it dies with this process.
@@ -93,11 +94,17 @@ fn serve(cell: &ServerCell, run_dir: &std::path::Path, input: &mut impl std::io:
         },
     )?;
     let me = crate::procs::proc_self_pid();
-    // Ends at Stop, at the end of stdin, or when the controller's message cannot be read.
-    while let Ok(Some(ToServer::Window { warmup, duration })) = receive(input) {
-        std::thread::sleep(warmup);
+    let messages = read_messages(input);
+    // Ends at Stop, at the end of stdin, or when the controller's message cannot be read; the
+    // end of stdin is noticed mid-window too, so a dead controller never leaves the strategy up.
+    while let Ok(Ok(Some(ToServer::Window { warmup, duration }))) = messages.recv() {
+        if !quiet_for(&messages, warmup) {
+            break;
+        }
         let start = crate::cpu::sample(me);
-        std::thread::sleep(duration);
+        if !quiet_for(&messages, duration) {
+            break;
+        }
         let end = crate::cpu::sample(me);
         send(
             out,
@@ -110,6 +117,24 @@ fn serve(cell: &ServerCell, run_dir: &std::path::Path, input: &mut impl std::io:
     let output_tail = server.output_tail();
     server.stop(cell.server.stop_grace);
     send(out, &FromServer::Stopped { output_tail })
+}
+
+/// The controller's messages, read on a thread of their own; `Ok(None)` at the end of stdin.
+fn read_messages(mut input: impl std::io::BufRead + Send + 'static) -> Receiver<Result<Option<ToServer>>> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || loop {
+        let m = receive(&mut input);
+        let last = !matches!(m, Ok(Some(_)));
+        if tx.send(m).is_err() || last {
+            return;
+        }
+    });
+    rx
+}
+
+/// Waits `d`; false when the controller said anything meanwhile (or went away): the window is off.
+fn quiet_for(messages: &Receiver<Result<Option<ToServer>>>, d: Duration) -> bool {
+    matches!(messages.recv_timeout(d), Err(RecvTimeoutError::Timeout))
 }
 
 /// The strategy from this host's repository, its CPUs on this host, a free port and its command.
