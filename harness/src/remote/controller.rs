@@ -10,21 +10,19 @@
 //! host are (`load::stats::merge`): counts added, percentiles read from the sum.
 
 use super::hosts::{self, Host, HostsConfig};
+use super::process::Remote;
 use super::server::ServerCell;
 use super::ssh::Session;
-use super::{receive, send, FromAgent, FromServer, HostFigures, Job, ToAgent, ToServer};
+use super::{send, FromAgent, FromServer, HostFigures, Job, ToAgent, ToServer};
 use crate::cell::{self, CellResult, CellSpec, Drive, Measured};
 use crate::config::Config;
 use crate::cpu::{self, Bottleneck};
 use crate::load::{LoadOptions, Parts};
 use crate::manifest::Layout;
 use anyhow::{anyhow, bail, Context, Result};
-use std::io::{BufReader, Read};
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 /// A host silent this long while running fails the cell.
@@ -146,121 +144,6 @@ impl Fleet {
 impl Drop for Fleet {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A remote lbbench process over ssh: its stdin, and its messages on a channel.
-struct Remote<M> {
-    child: Child,
-    stdin: ChildStdin,
-    messages: Receiver<Option<M>>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl<M: serde::de::DeserializeOwned + Send + 'static> Remote<M> {
-    /// Starts `argv` on `session`'s host.
-    fn start(session: &Session, argv: &[String]) -> Result<Remote<M>> {
-        let mut cmd: Command = session.command(argv);
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting ssh")?;
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut err = child.stderr.take().expect("piped stderr");
-        let (tx, messages) = channel();
-        std::thread::spawn(move || {
-            let mut input = BufReader::new(stdout);
-            loop {
-                match receive::<M>(&mut input) {
-                    Ok(Some(m)) => {
-                        if tx.send(Some(m)).is_err() {
-                            return;
-                        }
-                    }
-                    _ => {
-                        let _ = tx.send(None);
-                        return;
-                    }
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let mut s = sink.lock().unwrap_or_else(|e| e.into_inner());
-                if s.len() < 16_384 {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }
-        });
-        Ok(Remote {
-            child,
-            stdin,
-            messages,
-            stderr,
-        })
-    }
-
-    /// The next message within `wait`; its end or silence is an error saying what ssh said.
-    fn next(&mut self, wait: Duration) -> Result<M> {
-        match self.messages.recv_timeout(wait) {
-            Ok(Some(m)) => Ok(m),
-            Ok(None) | Err(RecvTimeoutError::Disconnected) => Err(self.ended()),
-            Err(RecvTimeoutError::Timeout) => bail!("no answer within {wait:?}"),
-        }
-    }
-
-    /// Why the process ended without its answer: its exit status and error output.
-    fn ended(&mut self) -> anyhow::Error {
-        let deadline = Instant::now() + Duration::from_secs(2);
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(s)) => break s.to_string(),
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-                _ => break "still running".into(),
-            }
-        };
-        let err = self.stderr.lock().unwrap_or_else(|e| e.into_inner()).trim().to_string();
-        let said = if err.is_empty() {
-            String::new()
-        } else {
-            format!(": {err}")
-        };
-        anyhow!("the process ended without its results (ssh: {status}){said}")
-    }
-
-    /// Closes its stdin and ends the ssh session (the remote process sees its stdin end).
-    fn kill(mut self) {
-        drop(self.stdin);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Remote<FromServer> {
-    /// Stops the strategy (and, failing an answer, the session); its last output.
-    fn stop(mut self) -> String {
-        let mut tail = String::new();
-        if send(&mut self.stdin, &ToServer::Stop).is_ok() {
-            let grace = Duration::from_secs(10);
-            let until = Instant::now() + grace;
-            while let Ok(m) = self.next(until.saturating_duration_since(Instant::now())) {
-                if let FromServer::Stopped { output_tail } = m {
-                    tail = output_tail;
-                    break;
-                }
-            }
-        }
-        self.kill();
-        tail
     }
 }
 
@@ -419,7 +302,7 @@ pub fn available(all: Vec<crate::manifest::Strategy>) -> (Vec<crate::manifest::S
 }
 
 /// Each load host's share: connections as even as they divide, the rate in proportion, its
-/// own CPUs; `threads` 0 lets each host use one per CPU.
+/// own CPUs; `threads` as `load.client_threads` says (0: each host one per CPU it uses).
 fn shares(opts: &LoadOptions, hosts: &[Host]) -> Result<Vec<LoadOptions>> {
     let n = hosts.len();
     if opts.connections < n {
@@ -440,7 +323,6 @@ fn shares(opts: &LoadOptions, hosts: &[Host]) -> Result<Vec<LoadOptions>> {
             Ok(LoadOptions {
                 connections,
                 cpus,
-                threads: 0,
                 rate: opts.rate.map(|r| r * connections as f64 / opts.connections as f64),
                 ..opts.clone()
             })
@@ -459,7 +341,7 @@ mod tests {
             host: "h".into(),
             path: "/".into(),
             connections: 5,
-            threads: 2,
+            threads: 0,
             cpus: vec![1],
             duration: Duration::from_secs(1),
             warmup: Duration::ZERO,

@@ -13,6 +13,7 @@
 pub mod agent;
 pub mod controller;
 pub mod hosts;
+pub mod process;
 pub mod server;
 pub mod ssh;
 
