@@ -163,19 +163,10 @@ fn controller(lan: &Lan, root: &Path, bin: &Path, args: &[&str]) -> std::process
     cmd
 }
 
-fn sweep(lan: &Lan, profile: &str) -> (tempfile::TempDir, Output) {
-    let bin = debug_bin("reuseport");
-    let root = servers(&[("victim", copy_of_reuseport("victim"))]);
-    std::fs::write(root.path().join("hosts.toml"), profile).unwrap();
-    let out = controller(lan, root.path(), &bin, &["run", "-c", "hosts.toml", "--out", "res"])
-        .output()
-        .unwrap();
-    (root, out)
-}
-
 fn two_load_hosts_merge_exactly() {
     let lan = Lan::new(&["srv", "gen1", "gen2"]);
-    let (root, out) = sweep(&lan, &profile(&lan, "1s", 1, "[\"gen1\", \"gen2\"]"));
+    let (root, child) = start_sweep(&lan, &profile(&lan, "1s", 1, "[\"gen1\", \"gen2\"]"), Stdio::piped);
+    let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let results = read_results(root.path());
     let cell = &results["cells"][0];
@@ -216,20 +207,22 @@ fn kill_agent(lan: &Lan, host: &str, after: Duration) -> bool {
     found
 }
 
-fn killed_agent() {
-    let lan = Lan::new(&["srv", "gen1", "gen2"]);
+/// Starts `lbbench run` on a profile in the controller's namespace, its output piped or not.
+fn start_sweep(lan: &Lan, profile: &str, output: fn() -> Stdio) -> (tempfile::TempDir, Child) {
     let bin = debug_bin("reuseport");
     let root = servers(&[("victim", copy_of_reuseport("victim"))]);
-    std::fs::write(
-        root.path().join("hosts.toml"),
-        profile(&lan, "3s", 2, "[\"gen1\", \"gen2\"]"),
-    )
-    .unwrap();
-    let child = controller(&lan, root.path(), &bin, &["run", "-c", "hosts.toml", "--out", "res"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+    std::fs::write(root.path().join("hosts.toml"), profile).unwrap();
+    let child = controller(lan, root.path(), &bin, &["run", "-c", "hosts.toml", "--out", "res"])
+        .stdout(output())
+        .stderr(output())
         .spawn()
         .unwrap();
+    (root, child)
+}
+
+fn killed_agent() {
+    let lan = Lan::new(&["srv", "gen1", "gen2"]);
+    let (root, child) = start_sweep(&lan, &profile(&lan, "3s", 2, "[\"gen1\", \"gen2\"]"), Stdio::piped);
     assert!(
         kill_agent(&lan, "gen2", Duration::from_secs(1)),
         "no agent ever ran on gen2"
@@ -291,18 +284,7 @@ fn version_mismatch() {
 
 fn sigkill_controller() {
     let lan = Lan::new(&["srv", "gen1", "gen2"]);
-    let bin = debug_bin("reuseport");
-    let root = servers(&[("victim", copy_of_reuseport("victim"))]);
-    std::fs::write(
-        root.path().join("hosts.toml"),
-        profile(&lan, "30s", 1, "[\"gen1\", \"gen2\"]"),
-    )
-    .unwrap();
-    let mut child: Child = controller(&lan, root.path(), &bin, &["run", "-c", "hosts.toml", "--out", "res"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (_root, mut child) = start_sweep(&lan, &profile(&lan, "30s", 1, "[\"gen1\", \"gen2\"]"), Stdio::null);
     let running = wait_for(Duration::from_secs(30), || {
         ["gen1", "gen2"].iter().all(|h| !lan.processes(h, " agent").is_empty())
             && !lan.processes("srv", "--workers").is_empty()

@@ -18,16 +18,7 @@ const STDIN_CLOSED: i32 = 3;
 const DEADLINE: i32 = 4;
 
 pub fn main() -> Result<()> {
-    if let Err(e) = run() {
-        let _ = send(
-            &mut std::io::stdout().lock(),
-            &FromAgent::Failed {
-                error: format!("{e:#}"),
-            },
-        );
-        std::process::exit(1);
-    }
-    Ok(())
+    super::main_reporting(run, |error| FromAgent::Failed { error })
 }
 
 fn run() -> Result<()> {

@@ -157,6 +157,16 @@ pub enum FromServer {
     },
 }
 
+/// The main of a remote lbbench process: an error goes to the controller as the message `failed`
+/// makes of it, and the process exits with status 1.
+pub fn main_reporting<M: Serialize>(run: impl FnOnce() -> Result<()>, failed: impl FnOnce(String) -> M) -> Result<()> {
+    if let Err(e) = run() {
+        let _ = send(&mut std::io::stdout().lock(), &failed(format!("{e:#}")));
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 /// Writes one message as a JSON line and flushes it.
 pub fn send<T: Serialize>(out: &mut impl Write, message: &T) -> Result<()> {
     let mut line = serde_json::to_vec(message)?;

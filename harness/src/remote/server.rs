@@ -40,16 +40,7 @@ pub struct ServerCell {
 }
 
 pub fn main() -> Result<()> {
-    if let Err(e) = run() {
-        let _ = send(
-            &mut std::io::stdout().lock(),
-            &FromServer::Failed {
-                error: format!("{e:#}"),
-            },
-        );
-        std::process::exit(1);
-    }
-    Ok(())
+    super::main_reporting(run, |error| FromServer::Failed { error })
 }
 
 fn run() -> Result<()> {
