@@ -167,7 +167,8 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
         bar.set_message(label.clone());
         match measure(plan, job, isolated) {
             Ok(cell) => {
-                say(&bar, format!("{label}: {}", table::cell_line(&cell)));
+                let hosts = crate::remote::saturated_hosts(&cell);
+                say(&bar, format!("{label}: {}{hosts}", table::cell_line(&cell)));
                 results.cells.push(cell);
             }
             Err(e) => {

@@ -230,10 +230,10 @@ impl Driver<'_> {
                 bail!("the run did not finish within its time limit");
             }
             for (k, agent) in agents.iter_mut().enumerate() {
-                while let Ok(m) = agent.messages.try_recv() {
-                    heard[k] = Instant::now();
+                while let Ok((at, m)) = agent.messages.try_recv() {
+                    heard[k] = at;
                     match m {
-                        Some(FromAgent::Started) => started[k] = Some(first_go.elapsed()),
+                        Some(FromAgent::Started) => started[k] = Some(at.saturating_duration_since(first_go)),
                         Some(FromAgent::Tick { .. }) | Some(FromAgent::Ready { .. }) => {}
                         Some(FromAgent::Done(p)) => parts[k] = Some(*p),
                         Some(FromAgent::Failed { error }) => return Err(blame(k, anyhow!("{error}"))),
@@ -246,10 +246,10 @@ impl Driver<'_> {
                 }
             }
             match self.server.messages.recv_timeout(Duration::from_millis(20)) {
-                Ok(Some(FromServer::Cpu { start, end })) => cpu = Some((start, end)),
-                Ok(Some(FromServer::Failed { error })) => bail!("server host: {error}"),
-                Ok(Some(other)) => bail!("server host: unexpected answer {other:?}"),
-                Ok(None) | Err(RecvTimeoutError::Disconnected) => {
+                Ok((_, Some(FromServer::Cpu { start, end }))) => cpu = Some((start, end)),
+                Ok((_, Some(FromServer::Failed { error }))) => bail!("server host: {error}"),
+                Ok((_, Some(other))) => bail!("server host: unexpected answer {other:?}"),
+                Ok((_, None)) | Err(RecvTimeoutError::Disconnected) => {
                     return Err(self.server.ended().context("server host"));
                 }
                 Err(RecvTimeoutError::Timeout) => {}

@@ -83,6 +83,20 @@ impl HostFigures {
     }
 }
 
+/// For the terminal: the load hosts whose client was saturated, by name ("" when none).
+pub fn saturated_hosts(cell: &crate::cell::CellResult) -> String {
+    let names: Vec<&str> = cell
+        .load_hosts
+        .iter()
+        .filter(|h| h.client_saturated)
+        .map(|h| h.host.as_str())
+        .collect();
+    match names.as_slice() {
+        [] => String::new(),
+        names => format!(" (saturated load host: {})", names.join(", ")),
+    }
+}
+
 /// Controller → agent.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

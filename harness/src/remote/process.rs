@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 pub struct Remote<M> {
     child: Child,
     pub stdin: ChildStdin,
-    /// Each message as it arrives; `None` at the end of its output.
-    pub messages: Receiver<Option<M>>,
+    /// Each message with the instant it arrived; `None` at the end of its output.
+    pub messages: Receiver<(Instant, Option<M>)>,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -38,12 +38,12 @@ impl<M: serde::de::DeserializeOwned + Send + 'static> Remote<M> {
             loop {
                 match receive::<M>(&mut input) {
                     Ok(Some(m)) => {
-                        if tx.send(Some(m)).is_err() {
+                        if tx.send((Instant::now(), Some(m))).is_err() {
                             return;
                         }
                     }
                     _ => {
-                        let _ = tx.send(None);
+                        let _ = tx.send((Instant::now(), None));
                         return;
                     }
                 }
@@ -74,8 +74,8 @@ impl<M: serde::de::DeserializeOwned + Send + 'static> Remote<M> {
     /// The next message within `wait`; its end or silence is an error saying what ssh said.
     pub fn next(&mut self, wait: Duration) -> Result<M> {
         match self.messages.recv_timeout(wait) {
-            Ok(Some(m)) => Ok(m),
-            Ok(None) | Err(RecvTimeoutError::Disconnected) => Err(self.ended()),
+            Ok((_, Some(m))) => Ok(m),
+            Ok((_, None)) | Err(RecvTimeoutError::Disconnected) => Err(self.ended()),
             Err(RecvTimeoutError::Timeout) => bail!("no answer within {wait:?}"),
         }
     }
