@@ -275,6 +275,20 @@ fn version_mismatch() {
     assert!(!run.status.success());
     assert!(text_of(&run).contains("gen2 answers"), "{}", text_of(&run));
     assert!(!root.path().join("res/results.json").exists(), "no cell ran");
+    let no_repo = profile(&lan, "1s", 1, "[\"gen1\"]").replace(
+        "server = \"srv\"",
+        "server = { ssh = \"srv\", repo = \"/nonexistent-lbbench\" }",
+    );
+    std::fs::write(root.path().join("no-repo.toml"), no_repo).unwrap();
+    let check = controller(&lan, root.path(), &bin, &["hosts", "check", "-c", "no-repo.toml"])
+        .output()
+        .unwrap();
+    assert!(!check.status.success());
+    assert!(
+        text_of(&check).contains("the server host srv has no /nonexistent-lbbench/servers"),
+        "{}",
+        text_of(&check)
+    );
     let calls = std::fs::read_to_string(&calls).unwrap();
     assert!(
         calls.lines().all(|l| l == "--version"),

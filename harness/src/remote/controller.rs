@@ -74,6 +74,21 @@ impl Fleet {
             Some(r) => r.join("target/release"),
             None => layout.bin.clone(),
         };
+        let has = |dir: &std::path::Path| server.output(&["test".into(), "-d".into(), dir.display().to_string()]);
+        if let Err(e) = has(&remote_servers).and_then(|_| has(&bin)) {
+            bail!(
+                "the server host {} has no {} or no {} ({e:#}): put the repository there at this commit and \
+                 run `make deps`, or set hosts.server's repo",
+                hosts.server.ssh,
+                remote_servers.display(),
+                bin.display()
+            );
+        }
+        lines.push(format!(
+            "{}: strategies from {}",
+            hosts.server.ssh,
+            remote_servers.display()
+        ));
         let fleet = Fleet {
             hosts: hosts.clone(),
             server,
