@@ -144,6 +144,9 @@ fn a_fault_gets_its_table_and_its_timeline() {
     assert!(html.contains("kill w0"), "the fault's row");
     assert!(html.contains("recovered") || html.contains(">300<"), "its recovery");
     let stem = format!("timeline-{}", r.cells[0].workload.name());
-    assert!(html.contains(&format!("<figure id=\"fig-{stem}\">")), "its timeline figure");
+    assert!(
+        html.contains(&format!("<figure id=\"fig-{stem}\">")),
+        "its timeline figure"
+    );
     assert!(html.contains("Around the fault"));
 }
