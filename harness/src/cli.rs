@@ -7,7 +7,7 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(
     name = "lbbench",
-    version,
+    version = crate::VERSION,
     about = "Which way of spreading connections across worker processes gives the most \
 throughput and the best tail latency at N cores, and at what CPU cost?"
 )]
@@ -34,9 +34,35 @@ pub enum Cmd {
     Serve(ServeArgs),
     /// Start a new strategy as a copy of an existing one (directory, manifest and Cargo package renamed).
     New(NewArgs),
+    /// Check the hosts a profile's [hosts] section names, as `run` does before a sweep, without load.
+    Hosts(HostsArgs),
     /// Internal: run one cell (spec on stdin, result on stdout).
     #[command(hide = true)]
     Cell,
+    /// Internal, on a load host: run its share of a load run for `lbbench run` (JSON lines on stdin/stdout).
+    #[command(hide = true)]
+    Agent,
+    /// Internal, on the server host: run one cell's strategy for `lbbench run` (JSON lines on stdin/stdout).
+    #[command(hide = true)]
+    HostServer,
+}
+
+#[derive(Args, Debug)]
+pub struct HostsArgs {
+    #[command(subcommand)]
+    pub action: HostsAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HostsAction {
+    /// Connect to every host over ssh and check it runs this lbbench (same version and commit).
+    Check {
+        /// Benchmark profile with a [hosts] section.
+        #[arg(long, short, default_value = "configs/default.toml")]
+        config: PathBuf,
+        #[command(flatten)]
+        servers: ServersArgs,
+    },
 }
 
 #[derive(Args, Debug)]

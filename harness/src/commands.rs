@@ -1,6 +1,6 @@
 //! What each subcommand does, at the edge: anyhow errors with context that say how to fix.
 
-use crate::cli::{CompareArgs, LoadArgs, NewArgs, PlotArgs, RunArgs, ServersArgs};
+use crate::cli::{CompareArgs, HostsAction, HostsArgs, LoadArgs, NewArgs, PlotArgs, RunArgs, ServersArgs};
 use crate::config::Config;
 use crate::load::{self, target::Target};
 use crate::manifest::{self, Layout, Strategy};
@@ -44,14 +44,26 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     let (all, layout) = discover(&args.servers)?;
     let chosen = runner::select(all, &config.sweep.strategies)?;
+    config.network.preflight(sandbox::is_root())?;
+    // Before any load: every host reachable and running this lbbench.
+    let fleet = match &config.hosts {
+        Some(hosts) => Some(connect(hosts, &args.servers)?),
+        None => None,
+    };
     // Before building: a sweep this machine cannot hold fails now, not after the builds.
-    let placement = Placement::detect(&config.sweep)?;
-    for line in placement.announce(&config.load) {
+    let placement = match fleet {
+        None => Some(Placement::detect(&config.sweep)?),
+        Some(_) => None,
+    };
+    for line in placement.iter().flat_map(|p| p.announce(&config.load)) {
         eprintln!("{line}");
     }
-    let (runnable, mut skipped) = runner::available(chosen);
+    let (runnable, mut skipped) = match fleet {
+        None => runner::available(chosen),
+        Some(_) => crate::remote::controller::available(chosen),
+    };
     let runnable = crate::fault::select(config.fault.as_ref(), runnable, &mut skipped);
-    let built = if args.no_build {
+    let built = if args.no_build || fleet.is_some() {
         runnable
     } else {
         runner::build(runnable, &layout, &mut skipped)
@@ -64,7 +76,8 @@ pub fn run(args: RunArgs) -> Result<()> {
         config_path: &args.config,
         layout: &layout,
         out_dir: &config.output.dir,
-        placement: &placement,
+        placement: placement.as_ref(),
+        remote: fleet.as_ref(),
     };
     let began = std::time::Instant::now();
     let results = runner::sweep(&setup, &built, skipped)?;
@@ -74,6 +87,29 @@ pub fn run(args: RunArgs) -> Result<()> {
     if results.cells.is_empty() {
         bail!("every cell failed; see the errors above");
     }
+    Ok(())
+}
+
+/// Connects to every host of `[hosts]` and checks it, printing a line per host.
+fn connect(hosts: &crate::remote::HostsConfig, servers: &ServersArgs) -> Result<crate::remote::Fleet> {
+    let layout = layout(servers)?;
+    let dir = std::fs::canonicalize(&servers.servers)?;
+    let (fleet, lines) = crate::remote::Fleet::connect(hosts, dir, &layout)?;
+    for line in lines {
+        eprintln!("{line}");
+    }
+    Ok(fleet)
+}
+
+/// `lbbench hosts check`: every check `run` makes of the hosts, and no load.
+pub fn hosts(args: HostsArgs) -> Result<()> {
+    let HostsAction::Check { config, servers } = args.action;
+    let config = Config::load(&config)?;
+    let Some(hosts) = &config.hosts else {
+        bail!("the profile has no [hosts] section: everything runs on this machine, nothing to check");
+    };
+    connect(hosts, &servers)?;
+    println!("all {} hosts run lbbench {}", hosts.load.len() + 1, crate::VERSION);
     Ok(())
 }
 

@@ -28,6 +28,12 @@ pub struct Config {
     /// A fault injected into every cell's closed-loop run (none unless set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<crate::fault::FaultConfig>,
+    /// How the client reaches the server on one machine (loopback, or a veth link).
+    #[serde(default)]
+    pub network: crate::netns::NetworkConfig,
+    /// Server and load on other machines, over ssh; none: everything here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<crate::remote::HostsConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -216,6 +222,20 @@ impl Config {
             spec.check(name)?;
         }
         self.slo.check()?;
+        self.network.check()?;
+        if let Some(hosts) = &self.hosts {
+            hosts.check(self.load.connections)?;
+            if self.network != crate::netns::NetworkConfig::default() {
+                return Err("[network] models a link on one machine; with [hosts] the load crosses a real one: remove one of them".into());
+            }
+            if self.fault.is_some() {
+                return Err(
+                    "[fault] signals the strategy's workers from this machine, and with [hosts] they run on \
+                            the server host: remove one of them (faults across hosts are not supported yet)"
+                        .into(),
+                );
+            }
+        }
         if s.repeats == 0 || s.workers_per_core == 0 {
             return Err("sweep.repeats and sweep.workers_per_core must be at least 1".into());
         }
@@ -288,6 +308,16 @@ mod tests {
             }
         }
         assert!(n >= 5, "every profile under configs/ is read");
+    }
+
+    #[test]
+    fn a_fault_across_hosts_is_refused_saying_why() {
+        let hosts = "[hosts]\nserver = \"srv\"\nload = [\"gen1\"]\n";
+        Config::parse(hosts, "x.toml").unwrap();
+        let err = Config::parse(&format!("{hosts}[fault]\nkind = \"kill\"\nat = \"1s\"\n"), "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[fault]") && err.contains("remove one of them"), "{err}");
     }
 
     #[test]

@@ -11,15 +11,15 @@ pub const BUSY: f64 = 0.90;
 
 /// One process's CPU time so far, its exited children's included (so a worker that exits and is
 /// reaped inside the window moves its time to its parent instead of vanishing).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct ProcTicks {
     program: String,
     user: i64,
     system: i64,
 }
 
-/// Everything read at one instant.
-#[derive(Debug, Clone)]
+/// Everything read at one instant (a server host sends its two to the controller).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sample {
     procs: Vec<ProcTicks>,
     cpus: CpuTicks,

@@ -1,3 +1,6 @@
+/// `lbbench --version`: the version and the commit built from; every host of a sweep must agree.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("LBBENCH_COMMIT"), ")");
+
 pub mod capacity;
 pub mod cell;
 pub mod cli;
@@ -9,7 +12,9 @@ pub mod guard;
 pub mod load;
 pub mod machine;
 pub mod manifest;
+pub mod netns;
 pub mod procs;
+pub mod remote;
 pub mod report;
 pub mod requires;
 pub mod runner;

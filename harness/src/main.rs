@@ -1,6 +1,6 @@
 use clap::Parser;
 use lbbench::cli::{Cli, Cmd};
-use lbbench::{cell, commands, serve};
+use lbbench::{cell, commands, remote, serve};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -17,7 +17,10 @@ fn main() -> ExitCode {
         Cmd::New(args) => done(commands::new(args)),
         // Exits with the status of the command it ran, if any.
         Cmd::Serve(args) => serve::run(args).map(ExitCode::from),
+        Cmd::Hosts(args) => done(commands::hosts(args)),
         Cmd::Cell => done(cell::main()),
+        Cmd::Agent => done(remote::agent::main()),
+        Cmd::HostServer => done(remote::server::main()),
     };
     match outcome {
         Ok(code) => code,

@@ -22,8 +22,10 @@ pub struct Setup<'a> {
     pub config_path: &'a Path,
     pub layout: &'a Layout,
     pub out_dir: &'a Path,
-    /// Where server and client run, decided before any cell.
-    pub placement: &'a Placement,
+    /// Where server and client run, decided before any cell (on this machine: None with `remote`).
+    pub placement: Option<&'a Placement>,
+    /// With `[hosts]`: the server host and the load hosts, connected.
+    pub remote: Option<&'a crate::remote::Fleet>,
 }
 
 /// Keeps the strategies the config names (all when it names none); unknown names are an error.
@@ -114,7 +116,13 @@ struct Job<'a> {
 /// Measures every cell, strategies interleaved innermost so they are compared side by side in time.
 pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Result<Results> {
     let sweep = &plan.config.sweep;
-    let isolation = sandbox::Isolation::detect();
+    // With load hosts, the server runs in its host's own namespace, which they can reach.
+    let isolation = match plan.remote {
+        None => sandbox::Isolation::detect(),
+        Some(_) => sandbox::Isolation::None(
+            "with load hosts the server runs in its host's network namespace, which they can reach".into(),
+        ),
+    };
     let isolated = isolation.private();
     let commit = git_commit(&plan.layout.root);
     let mut results = Results {
@@ -130,7 +138,7 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
         git_commit: commit.clone(),
         started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         machine: Machine::detect(),
-        topology: Some(plan.placement.record(&plan.config.load)),
+        topology: plan.placement.map(|p| p.record(&plan.config.load)),
         isolated,
         isolation: isolation.clone(),
         config_path: plan.config_path.display().to_string(),
@@ -166,7 +174,8 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
         bar.set_message(label.clone());
         match measure(plan, job, isolated) {
             Ok(cell) => {
-                say(&bar, format!("{label}: {}", table::cell_line(&cell)));
+                let hosts = crate::remote::saturated_hosts(&cell);
+                say(&bar, format!("{label}: {}{hosts}", table::cell_line(&cell)));
                 results.cells.push(cell);
             }
             Err(e) => {
@@ -188,25 +197,31 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
 }
 
 fn measure(plan: &Setup, job: &Job, isolated: bool) -> Result<cell::CellResult> {
-    let server_cpus = plan
-        .placement
-        .server(job.cores)
-        .context("no placement for this core count")?
-        .to_vec();
-    let client_cpus = plan.placement.client().to_vec();
+    // With load hosts, the server host places the server and each load host its client.
+    let (server_cpus, client_cpus) = match plan.placement {
+        Some(p) => (
+            p.server(job.cores)
+                .context("no placement for this core count")?
+                .to_vec(),
+            p.client().to_vec(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
     let run_dir = tempdir(&job.strategy.name)?;
     let workers = job.cores * plan.config.sweep.workers_per_core;
     // On the host, the ports after the public one must be free too: fronted workers live there.
-    let port = if isolated {
+    // A server host picks its own free port.
+    let port = if isolated || plan.remote.is_some() {
         ISOLATED_PORT
     } else {
         lbproc::ports::free_block(workers)?
     };
+    let host = plan.config.network.server_addr();
     let slot = Slot {
         workers,
         port,
         cpus: lbproc::format_cpus(&server_cpus),
-        host: "127.0.0.1".into(),
+        host: host.to_string(),
         run_dir: run_dir.clone(),
         stop_grace_ms: plan.config.server.stop_grace.as_millis() as u64,
     };
@@ -225,6 +240,8 @@ fn measure(plan: &Setup, job: &Job, isolated: bool) -> Result<cell::CellResult> 
         cwd: plan.layout.root.clone(),
         run_dir: run_dir.clone(),
         port,
+        host,
+        network: plan.config.network.clone(),
         isolated,
         server_cpus,
         client_cpus,
@@ -233,8 +250,14 @@ fn measure(plan: &Setup, job: &Job, isolated: bool) -> Result<cell::CellResult> 
         slo: plan.config.slo.clone(),
         fault: plan.config.fault.clone(),
     };
-    let result = cell::run_in_child(&spec).map(|mut c| {
-        c.placement = plan.placement.cell(job.cores);
+    let result = match plan.remote {
+        Some(fleet) => fleet.run_cell(&spec, plan.config),
+        None => cell::run_in_child(&spec),
+    };
+    let result = result.map(|mut c| {
+        if let Some(p) = plan.placement {
+            c.placement = p.cell(job.cores);
+        }
         c
     });
     let _ = std::fs::remove_dir_all(&run_dir);

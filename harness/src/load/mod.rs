@@ -14,14 +14,17 @@ pub mod timeline;
 
 use anyhow::{Context, Result};
 use conn::Shared;
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::os::fd::BorrowedFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 pub use summary::LoadReport;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadOptions {
     pub addr: SocketAddr,
     /// Host header value.
@@ -62,7 +65,43 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
 /// Runs the load, calling `observe` (on this thread, never on a client thread) as the measured
 /// window opens and again as it closes; returns the report and both observations. The client
 /// CPUs' busy time over the window is in the report.
-pub fn run_observed<T>(opts: &LoadOptions, mut observe: impl FnMut() -> T) -> Result<(LoadReport, [T; 2])> {
+pub fn run_observed<T>(opts: &LoadOptions, observe: impl FnMut() -> T) -> Result<(LoadReport, [T; 2])> {
+    let (parts, seen) = run_parts(opts, None, observe)?;
+    Ok((parts.merge(opts), seen))
+}
+
+/// What a run's client threads observed, not yet merged: each thread's statistics, and the busy
+/// share of each client CPU over the window. A load host sends this; the controller merges the
+/// threads of every host as it merges one host's.
+#[derive(Serialize, Deserialize)]
+pub struct Parts {
+    pub threads: Vec<stats::ThreadStats>,
+    #[serde(with = "summary::number_keys")]
+    pub client_cpus_busy: BTreeMap<usize, f64>,
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts").field("threads", &self.threads.len()).finish()
+    }
+}
+
+impl Parts {
+    /// The merged report of this run (what [`run`] returns).
+    pub fn merge(self, opts: &LoadOptions) -> LoadReport {
+        let mut report = stats::merge(self.threads, opts.connections, opts.duration.as_secs_f64(), opts.rate);
+        report.client_cpus_busy = self.client_cpus_busy;
+        report
+    }
+}
+
+/// [`run_observed`], unmerged. With `netns`, every client thread opens its connections in that
+/// network namespace (a client of its own, joined to the server's by a veth pair).
+pub fn run_parts<T>(
+    opts: &LoadOptions,
+    netns: Option<BorrowedFd<'_>>,
+    mut observe: impl FnMut() -> T,
+) -> Result<(Parts, [T; 2])> {
     anyhow::ensure!(opts.connections >= 1, "give at least one connection (-c 1)");
     anyhow::ensure!(opts.pipeline >= 1, "the pipeline depth is at least 1");
     anyhow::ensure!(
@@ -118,7 +157,9 @@ pub fn run_observed<T>(opts: &LoadOptions, mut observe: impl FnMut() -> T) -> Re
                 let (plan, total) = (&plan, opts.connections);
                 std::thread::Builder::new()
                     .name(format!("load-{t}"))
-                    .spawn_scoped(scope, move || client_thread(plan, first..first + conns, total, cpu))
+                    .spawn_scoped(scope, move || {
+                        client_thread(plan, first..first + conns, total, cpu, netns)
+                    })
             })
             .collect::<std::io::Result<_>>()?;
         let mut edge = |at: Instant| {
@@ -133,9 +174,11 @@ pub fn run_observed<T>(opts: &LoadOptions, mut observe: impl FnMut() -> T) -> Re
         Ok::<_, anyhow::Error>((parts, seen))
     })?;
     let [(first, ticks0), (last, ticks1)] = seen;
-    let mut report = stats::merge(parts, opts.connections, opts.duration.as_secs_f64(), opts.rate);
-    report.client_cpus_busy = crate::cpu::busy(&ticks0, &ticks1, &client_cpus);
-    Ok((report, [first, last]))
+    let parts = Parts {
+        threads: parts,
+        client_cpus_busy: crate::cpu::busy(&ticks0, &ticks1, &client_cpus),
+    };
+    Ok((parts, [first, last]))
 }
 
 /// Raises this process's soft open-file limit to its hard limit (silently; what a run needs is
@@ -174,9 +217,20 @@ fn raise_open_files(connections: usize) -> Result<()> {
     }
 }
 
-fn client_thread(plan: &Shared, conns: Range<usize>, total: usize, cpu: Option<usize>) -> Result<stats::ThreadStats> {
+fn client_thread(
+    plan: &Shared,
+    conns: Range<usize>,
+    total: usize,
+    cpu: Option<usize>,
+    netns: Option<BorrowedFd<'_>>,
+) -> Result<stats::ThreadStats> {
     if let Some(cpu) = cpu {
         lbproc::pin(&[cpu])?;
+    }
+    if let Some(ns) = netns {
+        // Only this thread moves: its sockets belong to the client's network namespace.
+        nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET)
+            .context("entering the client's network namespace")?;
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

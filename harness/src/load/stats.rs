@@ -4,6 +4,7 @@ use super::stored::Stored;
 use super::summary::{ErrorCounts, LoadReport, Percentiles, CLIENT_LATE, RATE_REACHED, SATURATED};
 use super::timeline::{self, Timeline};
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -20,13 +21,18 @@ pub enum ErrorKind {
     Protocol,
 }
 
-/// What one thread observed in the measured window.
+/// What one thread observed in the measured window. Serializable, so a load host can send its
+/// threads' statistics whole and the controller merges every host's threads as one run's.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct ThreadStats {
     /// From the intended send time (open loop) or the send (closed loop, where they are the same).
+    #[serde(with = "super::stored::v2")]
     pub latency: Histogram<u64>,
     /// Open loop only: from the actual send, as a client without the correction would report.
+    #[serde(with = "super::stored::v2::option")]
     pub uncorrected: Option<Histogram<u64>>,
     /// Open loop only: how late each request left compared with its schedule.
+    #[serde(with = "super::stored::v2::option")]
     pub send_lag: Option<Histogram<u64>>,
     pub sent: u64,
     pub ok: u64,

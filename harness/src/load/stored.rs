@@ -20,24 +20,58 @@ impl Default for Stored {
 
 impl Serialize for Stored {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut bytes = Vec::new();
-        V2DeflateSerializer::new()
-            .serialize(&self.0, &mut bytes)
-            .map_err(|e| serde::ser::Error::custom(format!("encoding a histogram: {e:?}")))?;
-        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+        v2::serialize(&self.0, s)
     }
 }
 
 impl<'de> Deserialize<'de> for Stored {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        v2::deserialize(d).map(Stored)
+    }
+}
+
+/// serde `with` for a bare histogram, in the same base64 V2+DEFLATE form (load hosts send their
+/// threads' histograms this way).
+pub mod v2 {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(h, &mut bytes)
+            .map_err(|e| serde::ser::Error::custom(format!("encoding a histogram: {e:?}")))?;
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
         let text = String::deserialize(d)?;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.as_bytes())
             .map_err(|e| serde::de::Error::custom(format!("a histogram is not base64: {e}")))?;
-        let h: Histogram<u64> = Deserializer::new()
+        Deserializer::new()
             .deserialize(&mut bytes.as_slice())
-            .map_err(|e| serde::de::Error::custom(format!("not an HdrHistogram V2 histogram: {e:?}")))?;
-        Ok(Stored(h))
+            .map_err(|e| serde::de::Error::custom(format!("not an HdrHistogram V2 histogram: {e:?}")))
+    }
+
+    /// The same for an optional histogram.
+    pub mod option {
+        use super::*;
+
+        struct Borrowed<'a>(&'a Histogram<u64>);
+
+        impl Serialize for Borrowed<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                super::serialize(self.0, s)
+            }
+        }
+
+        pub fn serialize<S: serde::Serializer>(h: &Option<Histogram<u64>>, s: S) -> Result<S::Ok, S::Error> {
+            h.as_ref().map(Borrowed).serialize(s)
+        }
+
+        pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Histogram<u64>>, D::Error> {
+            Ok(Option::<Stored>::deserialize(d)?.map(|s| s.0))
+        }
     }
 }
 

@@ -15,11 +15,12 @@ fn interval_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 2).expect("static histogram bounds are valid")
 }
 
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 struct Slot {
     ok: u64,
     non_2xx: u64,
     errors: ErrorCounts,
+    #[serde(with = "super::stored::v2")]
     latency: Histogram<u64>,
     per_worker: Vec<(Box<[u8]>, u64)>,
 }
@@ -36,8 +37,11 @@ impl Slot {
     }
 }
 
-/// One thread's timeline.
+/// One thread's timeline. A load host sends it whole, interval histograms included, so interval
+/// percentiles merge exactly across hosts; the start is an instant of that host's clock only.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Timeline {
+    #[serde(skip, default = "Instant::now")]
     start: Instant,
     every: Duration,
     slots: Vec<Slot>,

@@ -13,6 +13,7 @@ fn open_loop(rps: f64) -> Vec<crate::cell::OpenLoopPoint> {
             fairness: Fairness::default(),
             cpu: None,
             bottleneck: Some(Bottleneck::Neither),
+            load_hosts: Vec::new(),
             load: LoadReport {
                 connections: 8,
                 threads: 1,
@@ -122,6 +123,7 @@ pub fn results() -> Results {
                     },
                     shared_cpus: cores == 2,
                     isolated: true,
+                    load_hosts: Vec::new(),
                     readiness: Default::default(),
                     started_at: "2026-11-25T00:00:00Z".into(),
                     fairness: Fairness {
@@ -198,6 +200,8 @@ pub fn results() -> Results {
             workloads: Default::default(),
             slo: Default::default(),
             fault: None,
+            network: Default::default(),
+            hosts: None,
         },
         skipped: vec![Skipped {
             strategy: "gamma".into(),

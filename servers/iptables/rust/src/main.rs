@@ -1,5 +1,6 @@
 //! iptables NAT: N workers each on their own port; `iptables -t nat` rules in the OUTPUT chain (the
-//! chain locally generated connections traverse) DNAT each new connection to the public port on to
+//! chain locally generated connections traverse) and in PREROUTING (connections arriving over a
+//! link, as from a client in a namespace of its own) DNAT each new connection to the public port on to
 //! one worker, chosen by `-m statistic` (`nth`: exact round-robin; `random`: equal probabilities).
 //! Only the first packet of a connection meets the nat table, so whole connections are balanced.
 
@@ -36,7 +37,10 @@ fn run(args: Args) -> Result<()> {
     let c = &args.common;
     refuse_host_namespace()?;
     let mut backends = Backends::bind(c.host, c.port, c.workers, c.timeouts())?;
-    let rules = rules(args.mode, &c.host.to_string(), c.port, backends.ports());
+    let rules: Vec<Vec<String>> = ["OUTPUT", "PREROUTING"]
+        .into_iter()
+        .flat_map(|chain| rules(args.mode, chain, &c.host.to_string(), c.port, backends.ports()))
+        .collect();
     let installed = rules.iter().try_for_each(|r| iptables("-A", r));
     let outcome = installed.and_then(|()| supervise(&mut backends, c.workers, c.policy()));
     // The namespace takes the rules with it anyway; removing them keeps a reused namespace clean.
@@ -46,8 +50,9 @@ fn run(args: Args) -> Result<()> {
     outcome
 }
 
-/// The rules, in order: rule i takes 1/(N-i) of the connections that reach it, the last takes the rest.
-fn rules(mode: Mode, host: &str, public: u16, ports: &[u16]) -> Vec<Vec<String>> {
+/// The rules of `chain`, in order: rule i takes 1/(N-i) of the connections that reach it, the last
+/// takes the rest.
+fn rules(mode: Mode, chain: &str, host: &str, public: u16, ports: &[u16]) -> Vec<Vec<String>> {
     let n = ports.len();
     ports
         .iter()
@@ -56,7 +61,7 @@ fn rules(mode: Mode, host: &str, public: u16, ports: &[u16]) -> Vec<Vec<String>>
             let mut r: Vec<String> = [
                 "-t",
                 "nat",
-                "OUTPUT",
+                chain,
                 "-p",
                 "tcp",
                 "-d",
@@ -131,7 +136,7 @@ mod tests {
 
     #[test]
     fn nth_rules_take_one_in_every_remaining() {
-        let r = rules(Mode::Nth, "127.0.0.1", 8080, &[8081, 8082, 8083]);
+        let r = rules(Mode::Nth, "OUTPUT", "127.0.0.1", 8080, &[8081, 8082, 8083]);
         let text: Vec<String> = r.iter().map(|r| r.join(" ")).collect();
         assert!(text[0].contains("--mode nth --every 3 --packet 0") && text[0].ends_with("127.0.0.1:8081"));
         assert!(text[1].contains("--every 2") && text[1].ends_with(":8082"));
@@ -146,7 +151,7 @@ mod tests {
 
     #[test]
     fn random_rules_have_equal_overall_shares() {
-        let r = rules(Mode::Random, "127.0.0.1", 8080, &[1, 2, 3, 4]);
+        let r = rules(Mode::Random, "PREROUTING", "127.0.0.1", 8080, &[1, 2, 3, 4]);
         let p: Vec<String> = r
             .iter()
             .filter_map(|r| r.iter().position(|w| w == "--probability").map(|i| r[i + 1].clone()))

@@ -2,19 +2,22 @@
 //! (`lbbench cell`, spec on stdin, result on stdout) so that, as root, it lives in namespaces of
 //! its own and everything it started dies with it.
 
-use crate::capacity::{self, Capacity, SloConfig};
+use crate::capacity::{Capacity, SloConfig};
 use crate::config;
-use crate::cpu::{self, Bottleneck, CpuReport};
+use crate::cpu::{Bottleneck, CpuReport};
 use crate::fault::{self, FaultConfig, FaultReport};
-use crate::load::{self, LoadReport};
+use crate::load::LoadReport;
 use crate::manifest::Launch;
+use crate::netns::{self, NetworkConfig, Topology};
+use crate::remote::HostFigures;
 use crate::report::Fairness;
 use crate::sandbox;
-use crate::server::Server;
+use crate::server::{Readiness, Server};
 use crate::workload::{Workload, WorkloadSpec};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +37,13 @@ pub struct CellSpec {
     pub cwd: PathBuf,
     pub run_dir: PathBuf,
     pub port: u16,
+    /// Where the strategy listens and the client connects: 127.0.0.1, the server's end of the
+    /// veth link, or the server host's address.
+    #[serde(default = "localhost")]
+    pub host: IpAddr,
+    /// How the client reaches the server on one machine.
+    #[serde(default)]
+    pub network: NetworkConfig,
     pub isolated: bool,
     pub server_cpus: Vec<usize>,
     pub client_cpus: Vec<usize>,
@@ -90,6 +100,9 @@ pub struct CellResult {
     pub fault: Option<FaultReport>,
     #[serde(flatten)]
     pub load: LoadReport,
+    /// With load hosts: each host's own figures (its share of the load, histograms, client CPU).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load_hosts: Vec<HostFigures>,
     /// Latency under load: open-loop runs at fractions of `load.rps`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub open_loop: Vec<OpenLoopPoint>,
@@ -109,9 +122,20 @@ pub struct OpenLoopPoint {
     pub bottleneck: Option<Bottleneck>,
     #[serde(flatten)]
     pub load: LoadReport,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load_hosts: Vec<HostFigures>,
+}
+
+fn localhost() -> IpAddr {
+    Ipv4Addr::LOCALHOST.into()
 }
 
 impl CellSpec {
+    /// The strategy's public address.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
     pub fn shared_cpus(&self) -> bool {
         self.client_cpus.iter().any(|c| self.server_cpus.contains(c))
     }
@@ -190,22 +214,44 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let mut launch = spec.launch.clone();
     sandbox::prepare(&mut launch, spec.isolated)?;
+    // Before the strategy starts: it listens on the server's end of the link.
+    let client_netns = match spec.network.topology {
+        Topology::Veth => Some(netns::client(spec.network.rtt).context("linking the client's network namespace")?),
+        Topology::Loopback => None,
+    };
     let log = spec.run_dir.join("server.log");
     let mut timings = Timings::default();
     let mut lap = Lap(Instant::now());
     let mut server = Server::spawn(&launch, &spec.cwd, &spec.server_cpus, log)?;
-    let addr = ([127, 0, 0, 1], spec.port).into();
     let measured = server
-        .wait_ready(addr, spec.server.ready_timeout, spec.workers)
+        .wait_ready(spec.addr(), spec.server.ready_timeout, spec.workers)
         .and_then(|ready| {
-            timings.ready_s = lap.next();
-            Ok((ready, measure(spec, &server, &launch, &mut timings, &mut lap)?))
+            timings.ready_s = lap.split();
+            let injector = fault::inject::Injector::for_cell(spec, server.pid(), &launch)?;
+            let mut here = Here {
+                spec,
+                server: &server,
+                netns: client_netns.as_ref(),
+            };
+            Ok((ready, measure(spec, &mut here, injector, &mut timings, &mut lap)?))
         });
-    lap.next();
+    lap.split();
     server.stop(spec.server.stop_grace);
-    timings.stop_s = lap.next();
-    let (readiness, (report, open_loop, capacity, fault)) = measured?;
-    Ok(CellResult {
+    timings.stop_s = lap.split();
+    let (readiness, measurement) = measured?;
+    Ok(result(spec, readiness, started_at, measurement, timings))
+}
+
+/// The cell's record from what was measured.
+pub fn result(
+    spec: &CellSpec,
+    readiness: Readiness,
+    started_at: String,
+    measurement: Measurement,
+    timings: Timings,
+) -> CellResult {
+    let (report, open_loop, capacity, fault) = measurement;
+    CellResult {
         strategy: spec.strategy.clone(),
         cores: spec.cores,
         workload: spec.workload.clone(),
@@ -225,162 +271,11 @@ fn run(spec: &CellSpec) -> Result<CellResult> {
         timings,
         fault,
         load: report.load,
+        load_hosts: report.hosts,
         open_loop,
-    })
-}
-
-/// Seconds each phase of a cell took: where the time of a sweep goes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Timings {
-    /// From starting the strategy until every worker served.
-    pub ready_s: f64,
-    /// The closed-loop run, warm-up included.
-    pub closed_s: f64,
-    /// The open-loop steps.
-    pub open_loop_s: f64,
-    /// The capacity search.
-    pub capacity_s: f64,
-    /// Stopping the strategy.
-    pub stop_s: f64,
-}
-
-/// A stopwatch read in laps.
-struct Lap(Instant);
-
-impl Lap {
-    /// Seconds since the last lap.
-    fn next(&mut self) -> f64 {
-        let now = Instant::now();
-        let s = (now - self.0).as_secs_f64();
-        self.0 = now;
-        s
     }
 }
 
-/// One load run, with what the strategy's CPU did over exactly its measured window.
-struct Measured {
-    load: LoadReport,
-    cpu: CpuReport,
-    bottleneck: Bottleneck,
-}
+mod measure;
 
-/// One run; `opened` is called the moment its measured window opens.
-fn measured_run(spec: &CellSpec, opts: &load::LoadOptions, mut opened: impl FnMut()) -> Result<Measured> {
-    // The strategy's processes are this cell's descendants (it is their subreaper).
-    let me = crate::procs::proc_self_pid();
-    let mut first = true;
-    let (load, [start, end]) = load::run_observed(opts, || {
-        if std::mem::take(&mut first) {
-            opened();
-        }
-        cpu::sample(me)
-    })?;
-    let cpu = cpu::account(&start, &end, opts.duration.as_secs_f64(), load.ok, &spec.server_cpus);
-    let bottleneck = Bottleneck::judge(spec.shared_cpus(), &cpu, &load);
-    Ok(Measured { load, cpu, bottleneck })
-}
-
-type Measures = (Measured, Vec<OpenLoopPoint>, Option<Capacity>, Option<FaultReport>);
-
-/// The closed-loop maximum (with the fault, if any), then (first repeat only) the open-loop steps
-/// at fractions of it and the capacity under the latency objective.
-fn measure(
-    spec: &CellSpec,
-    server: &Server,
-    launch: &Launch,
-    timings: &mut Timings,
-    lap: &mut Lap,
-) -> Result<Measures> {
-    let threads = match spec.load.client_threads {
-        0 => spec.client_cpus.len(),
-        n => n,
-    };
-    let closed = load::LoadOptions {
-        addr: ([127, 0, 0, 1], spec.port).into(),
-        host: format!("127.0.0.1:{}", spec.port),
-        path: spec.workload_spec.path(),
-        connections: spec.workload_spec.connections.unwrap_or(spec.load.connections),
-        threads,
-        cpus: spec.client_cpus.clone(),
-        duration: spec.load.duration,
-        warmup: spec.load.warmup,
-        timeout: spec.load.request_timeout,
-        keepalive: spec.workload_spec.keepalive(),
-        pipeline: spec.workload_spec.pipeline,
-        rate: None,
-        interval: spec.load.interval,
-    };
-    let injector = fault::inject::Injector::for_cell(spec, server.pid(), launch)?;
-    let report = measured_run(spec, &closed, || {
-        if let Some(i) = &injector {
-            i.window_opened();
-        }
-    })?;
-    let fault = injector.map(|i| fault::report(spec.fault.as_ref(), i.finish(), &report.load));
-    timings.closed_s = lap.next();
-    if report.load.requests == 0 {
-        bail!(
-            "no response in {:?} ({} errors: {:?}); the strategy's output:\n{}",
-            spec.load.duration,
-            report.load.errors,
-            report.load.error_kinds,
-            server.output_tail()
-        );
-    }
-    let fractions = if spec.repeat == 0 {
-        spec.load.open_loop.as_slice()
-    } else {
-        &[]
-    };
-    let open_loop = fractions
-        .iter()
-        .map(|&fraction| {
-            let opts = load::LoadOptions {
-                rate: Some(fraction * report.load.rps),
-                // An offered rate is of requests, one at a time.
-                pipeline: 1,
-                duration: spec.load.open_loop_duration,
-                warmup: spec.load.open_loop_warmup,
-                ..closed.clone()
-            };
-            let run = measured_run(spec, &opts, || ())?;
-            Ok(OpenLoopPoint {
-                fraction,
-                fairness: Fairness::of(&run.load.per_worker, spec.workers),
-                cpu: Some(run.cpu),
-                bottleneck: Some(run.bottleneck),
-                load: run.load,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    timings.open_loop_s = lap.next();
-    let capacity = match spec.slo.p99 {
-        Some(target) if spec.repeat == 0 => {
-            let probe = |rate: f64| {
-                let opts = load::LoadOptions {
-                    rate: Some(rate),
-                    pipeline: 1,
-                    duration: spec.slo.step,
-                    warmup: spec.slo.warmup,
-                    ..closed.clone()
-                };
-                let l = load::run(&opts)?;
-                Ok(capacity::Measured {
-                    p99_us: l.latency_us.p99,
-                    failed_share: l.failed_share(),
-                    rate_reached: l.rate_reached.unwrap_or(false),
-                    client_late: l.client_lagged(),
-                })
-            };
-            Some(capacity::search(
-                &spec.slo,
-                target.as_micros() as u64,
-                report.load.rps,
-                probe,
-            )?)
-        }
-        _ => None,
-    };
-    timings.capacity_s = lap.next();
-    Ok((report, open_loop, capacity, fault))
-}
+pub use measure::{measure, Drive, Here, Lap, Measured, Measurement, Timings};
