@@ -4,7 +4,8 @@
 //! dies (the guard's parent-death signal is SIGTERM), or the watchdog sends SIGTERM — the guard
 //! kills the cell and then everything left below itself before it exits with the cell's status.
 //! In a PID namespace the kernel does this anyway when the guard (its init) exits; without one
-//! the guard is what keeps, say, an nginx worker from running on after its master died.
+//! the guard is what keeps, say, an nginx worker from running on after its master died. It also
+//! removes the cell's run directory.
 
 use crate::procs;
 use anyhow::{Context, Result};
@@ -17,6 +18,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// The cell's run directory, which the guard removes when the cell ends.
+pub const CELL_DIR_ENV: &str = "LBBENCH_CELL_DIR";
 /// How long the guard keeps killing what is left below it.
 const SWEEP_LIMIT: Duration = Duration::from_secs(5);
 /// How long the watchdog gives an overdue cell's guard after SIGTERM before SIGKILL.
@@ -32,6 +35,9 @@ pub fn split() -> Result<()> {
     }
     // Blocked before the fork, so nothing sent meanwhile is lost; the cell unblocks them.
     mask.thread_block().context("blocking signals")?;
+    // As a namespace's init the guard was given SIGKILL at its parent's death (an init ignores
+    // signals it neither handles nor blocks); blocked now, SIGTERM reaches it and it cleans up.
+    lbproc::signal_at_parent_death(nix::unistd::getppid(), libc::SIGTERM).context("setting the parent-death signal")?;
     let guard = nix::unistd::getpid();
     // SAFETY: single-threaded here (the caller's promise), so the child may run any code.
     match unsafe { fork() }.context("forking the cell")? {
@@ -44,6 +50,10 @@ pub fn split() -> Result<()> {
             let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)?;
             let code = watch(child, &signals);
             sweep();
+            // Its generated configs and logs: lbbench removes them after the cell, unless it died.
+            if let Some(dir) = std::env::var_os(CELL_DIR_ENV) {
+                let _ = std::fs::remove_dir_all(dir);
+            }
             std::process::exit(code)
         }
     }

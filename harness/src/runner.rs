@@ -268,9 +268,12 @@ fn is_root_isolation(i: &sandbox::Isolation) -> bool {
     *i == sandbox::Isolation::Root
 }
 
-/// A fresh private directory for one cell's generated configs, pid files and logs.
+/// A fresh private directory for one cell's generated configs, pid files and logs. The first
+/// call of a process also removes what lbbench processes killed earlier left behind.
 pub(crate) fn tempdir(name: &str) -> Result<PathBuf> {
     let base = std::env::temp_dir();
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(|| remove_stale(&base));
     for i in 0..1000u32 {
         let dir = base.join(format!("lbbench-{}-{name}-{i}", std::process::id()));
         match std::fs::create_dir(&dir) {
@@ -280,6 +283,34 @@ pub(crate) fn tempdir(name: &str) -> Result<PathBuf> {
         }
     }
     bail!("cannot create a run directory under {}", base.display())
+}
+
+/// Removes `lbbench-<pid>-*` directories of ours whose lbbench process is gone (killed with
+/// SIGKILL, say, before it could remove them).
+fn remove_stale(base: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    let uid = nix::unistd::getuid().as_raw();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = stale_pid(&name.to_string_lossy()) else {
+            continue;
+        };
+        let ours = entry.metadata().is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.is_dir() && m.uid() == uid
+        });
+        if ours && pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// The pid in a run directory's name, `lbbench-<pid>-<name>-<i>`.
+fn stale_pid(dir: &str) -> Option<u32> {
+    let rest = dir.strip_prefix("lbbench-")?;
+    rest.split('-').next()?.parse().ok()
 }
 
 /// A line above the bar, or on stderr when the bar is hidden (not a terminal).
@@ -337,4 +368,29 @@ fn git_commit(root: &Path) -> Option<String> {
     let commit = git(&["rev-parse", "--short", "HEAD"])?;
     let dirty = !git(&["status", "--porcelain", "--untracked-files=no"])?.is_empty();
     Some(if dirty { format!("{commit}-dirty") } else { commit })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_of_dead_lbbench_processes_are_removed_and_the_rest_kept() {
+        let base = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let names = [
+            format!("lbbench-{dead}-nginx-0"),
+            format!("lbbench-{}-nginx-0", std::process::id()),
+            "lbbench-1-init-0".to_string(),
+            "lbbench-results".to_string(),
+        ];
+        for n in &names {
+            std::fs::create_dir(base.path().join(n)).unwrap();
+        }
+        remove_stale(base.path());
+        let left: Vec<bool> = names.iter().map(|n| base.path().join(n).exists()).collect();
+        assert_eq!(left, [false, true, true, true], "{names:?}");
+    }
 }

@@ -289,10 +289,22 @@ fn kill_9_mid_cell() -> PathBuf {
     });
     assert!(started, "the strategy never started");
     let netns = std::fs::read_link(format!("/proc/{}/ns/net", pids[0])).unwrap();
+    let prefix = format!("lbbench-{}-victim-", child.id());
+    let run_dirs = || {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+            .collect::<Vec<_>>()
+    };
+    assert!(!run_dirs().is_empty(), "the cell has a run directory while it runs");
     child.kill().unwrap();
     child.wait().unwrap();
     let cleared = wait_for(Duration::from_secs(5), || running(&exe).is_empty());
     assert!(cleared, "left behind: {:?}", running(&exe));
+    let removed = wait_for(Duration::from_secs(5), || run_dirs().is_empty());
+    assert!(removed, "the cell's guard removes its run directory: {:?}", run_dirs());
     netns
 }
 

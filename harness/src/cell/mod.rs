@@ -159,6 +159,7 @@ pub fn run_in_child(spec: &CellSpec) -> Result<CellResult> {
     let exe = std::env::current_exe().context("locating the lbbench executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg("cell")
+        .env(crate::guard::CELL_DIR_ENV, &spec.run_dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
