@@ -43,6 +43,10 @@ struct ManifestFile {
     respawns: bool,
     /// How it reloads without downtime: "signal:NAME" (to its first process) or a command.
     reload: Option<String>,
+    /// The least closed-loop warm-up it needs to reach its steady rate (a JIT's), if more than
+    /// the profile's `load.warmup`.
+    #[serde(default, with = "humantime_serde")]
+    warmup: Option<std::time::Duration>,
     #[serde(default)]
     requires: Requires,
     #[serde(default)]
@@ -74,6 +78,7 @@ pub struct Strategy {
     pub respawns: bool,
     /// The `reload` key as written (see [`Reload`]).
     pub reload: Option<String>,
+    pub warmup: Option<std::time::Duration>,
     pub requires: Requires,
 }
 
@@ -193,6 +198,7 @@ pub fn parse(text: &str, path: &Path, layout: &Layout) -> Result<Vec<Strategy>, 
         params: BTreeMap::new(),
         respawns: file.respawns,
         reload: file.reload,
+        warmup: file.warmup,
         requires: file.requires,
     };
     let mut strategies = if file.variants.is_empty() {

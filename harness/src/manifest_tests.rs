@@ -252,3 +252,14 @@ fn sysctls_are_net_keys_of_strategies_that_need_root() {
     let plain = &parse(GOOD, p, &layout()).unwrap()[0];
     assert!(plain.launch(&slot(), &layout()).unwrap().sysctls.is_empty());
 }
+
+#[test]
+fn a_strategy_may_ask_for_a_longer_warm_up() {
+    let path = Path::new("/repo/servers/demo/strategy.toml");
+    assert_eq!(parse(GOOD, path, &layout()).unwrap()[0].warmup, None);
+    let jit = format!("{GOOD}warmup = \"2500ms\"\n");
+    let s = &parse(&jit, path, &layout()).unwrap()[0];
+    assert_eq!(s.warmup, Some(std::time::Duration::from_millis(2500)));
+    let err = error_of(&format!("{GOOD}warmup = \"soon\"\n"));
+    assert!(err.contains("warmup"), "{err}");
+}

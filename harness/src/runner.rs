@@ -245,7 +245,11 @@ fn measure(plan: &Setup, job: &Job, isolated: bool) -> Result<cell::CellResult> 
         isolated,
         server_cpus,
         client_cpus,
-        load: plan.config.load.clone(),
+        load: crate::config::LoadConfig {
+            // A strategy that needs longer to warm up (a JIT) gets it.
+            warmup: plan.config.load.warmup.max(job.strategy.warmup.unwrap_or_default()),
+            ..plan.config.load.clone()
+        },
         server: plan.config.server.clone(),
         slo: plan.config.slo.clone(),
         fault: plan.config.fault.clone(),

@@ -95,6 +95,9 @@ pub struct CellResult {
     /// Where the cell's time went.
     #[serde(default)]
     pub timings: Timings,
+    /// The closed-loop warm-up it got: the profile's, or the strategy's own if longer (s).
+    #[serde(default)]
+    pub warmup_s: f64,
     /// What the fault cost (the closed-loop run of a profile with a `[fault]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<FaultReport>,
@@ -270,6 +273,7 @@ pub fn result(
         bottleneck: Some(report.bottleneck),
         capacity,
         timings,
+        warmup_s: spec.load.warmup.as_secs_f64(),
         fault,
         load: report.load,
         load_hosts: report.hosts,

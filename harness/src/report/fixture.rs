@@ -133,6 +133,7 @@ pub fn results() -> Results {
                     },
                     cpu: Some(cpu(20.0 * (s + 1) as f64, rps, cores)),
                     timings: Default::default(),
+                    warmup_s: 1.0,
                     capacity: (repeat == 0).then(|| crate::capacity::Capacity {
                         target_p99_us: 10_000,
                         rps: Some(800.0 * (s + 1) as f64 * cores as f64),
