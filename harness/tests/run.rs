@@ -44,6 +44,11 @@ fn main() {
             the_client_keeps_its_cpus_at_every_core_count,
         ),
         trial(
+            "a_rebuild_during_a_sweep_does_not_break_it",
+            Needs::NOTHING,
+            a_rebuild_during_a_sweep_does_not_break_it,
+        ),
+        trial(
             "kill_9_of_lbbench_leaves_no_process",
             Needs::NOTHING,
             kill_9_of_lbbench_leaves_no_process,
@@ -330,4 +335,40 @@ fn kill_9_of_lbbench_leaves_no_namespace() {
         holders.is_empty(),
         "the cell's network namespace {netns:?} is still held by {holders:?}"
     );
+}
+
+/// Each cell is a child process of lbbench's own executable: replacing the file mid-sweep (cargo
+/// build does) must not fail the cells after it.
+fn a_rebuild_during_a_sweep_does_not_break_it() {
+    let bin_dir = tempfile::tempdir().unwrap();
+    let exe = bin_dir.path().join("reuseport");
+    std::fs::copy(debug_bin("reuseport").join("reuseport"), &exe).unwrap();
+    let lbbench_copy = bin_dir.path().join("lbbench");
+    std::fs::copy(env!("CARGO_BIN_EXE_lbbench"), &lbbench_copy).unwrap();
+    let root = servers(&[("rebuilt", copy_of_reuseport("rebuilt"))]);
+    let profile = TINY.replace("400ms", "1s").replace("[load]", "[load]\nopen_loop = []");
+    std::fs::write(root.path().join("p.toml"), profile).unwrap();
+    let child = Command::new(&lbbench_copy)
+        .args(["run", "-c", "p.toml", "--out", "res", "--servers"])
+        .arg(root.path().join("servers"))
+        .arg("--bin")
+        .arg(bin_dir.path())
+        .current_dir(root.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(20), || !running(&exe).is_empty()),
+        "the first cell never started"
+    );
+    // What a rebuild does: the old file unlinked, a new one in its place.
+    std::fs::remove_file(&lbbench_copy).unwrap();
+    std::fs::write(&lbbench_copy, b"#!/bin/sh\nexit 1\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.path().join("res/results.json")).unwrap()).unwrap();
+    assert_eq!(results["failures"], serde_json::json!([]), "{}", text(&out.stderr));
+    assert_eq!(results["cells"].as_array().unwrap().len(), 2, "both workloads measured");
 }

@@ -159,8 +159,9 @@ impl CellSpec {
 
 /// Parent side: runs `spec` in a confined child process of this executable and returns its result.
 pub fn run_in_child(spec: &CellSpec) -> Result<CellResult> {
-    let exe = std::env::current_exe().context("locating the lbbench executable")?;
-    let mut cmd = Command::new(exe);
+    // This very executable, even if a rebuild has replaced the file since the sweep began (its
+    // path would then name the new binary, or nothing while the linker writes it).
+    let mut cmd = Command::new("/proc/self/exe");
     cmd.arg("cell")
         .env(crate::guard::CELL_DIR_ENV, &spec.run_dir)
         .stdin(Stdio::piped())
