@@ -280,14 +280,53 @@ fn shared_dir(profile: &str) -> tempfile::TempDir {
     dir
 }
 
+/// `lbbench run` of `strategy` in `dir` as the unprivileged user. As root, lbbench, the strategy's
+/// binaries and its manifest directory are copied into `dir` first: the checkout may be under a
+/// home directory that user cannot enter (/root is mode 700).
 fn lbbench_as_user(bin: &Path, dir: &Path, strategy: &str, userns: bool) -> Command {
-    let lbbench = run_strategy(bin, dir, strategy);
-    let mut cmd = as_user(&mut Command::new(lbbench.get_program()));
-    cmd.args(lbbench.get_args()).current_dir(dir);
+    let (lbbench, servers, bin) = if nix::unistd::geteuid().is_root() {
+        let copy = |from: &Path, to: &Path| {
+            let ok = Command::new("cp").arg("-r").arg(from).arg(to).status().unwrap();
+            assert!(ok.success(), "copying {} to {}", from.display(), to.display());
+        };
+        let (servers, bins) = (dir.join("servers"), dir.join("bin"));
+        for d in [&servers, &bins] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        copy(Path::new(env!("CARGO_BIN_EXE_lbbench")), &dir.join("lbbench"));
+        for (manifest_dir, program) in [("nginx", "front"), ("iptables", "iptables-lb")] {
+            copy(&common::workspace().join("servers").join(manifest_dir), &servers);
+            copy(&bin.join(program), &bins);
+        }
+        chmod_readable(dir);
+        (dir.join("lbbench"), servers, bins)
+    } else {
+        (
+            PathBuf::from(env!("CARGO_BIN_EXE_lbbench")),
+            common::workspace().join("servers"),
+            bin.to_path_buf(),
+        )
+    };
+    let mut cmd = as_user(
+        Command::new(lbbench)
+            .arg("run")
+            .arg("--servers")
+            .arg(servers)
+            .arg("--bin")
+            .arg(bin)
+            .args(["-c", "p.toml", "--out", "res", "--no-build", "--strategies", strategy]),
+    );
+    cmd.current_dir(dir);
     if !userns {
         cmd.env("LBBENCH_USERNS", "off");
     }
     cmd
+}
+
+/// Everything under `dir` readable (and its directories enterable) by every user.
+fn chmod_readable(dir: &Path) {
+    let ok = Command::new("chmod").args(["-R", "a+rX"]).arg(dir).status().unwrap();
+    assert!(ok.success(), "chmod -R a+rX {}", dir.display());
 }
 
 fn kill_9_without_root_leaves_nothing(bin: &Path, userns: bool) {
