@@ -44,11 +44,13 @@ pub fn panels(area: &Root<'_>, r: &Results, points: &[Point], cores: &[i32], cap
 fn bars(area: &Root<'_>, r: &Results, points: &[&Point], title: &str, y: &Axis, top: f64) -> Result<()> {
     let names = r.strategies();
     let rows = names.len().max(1) as f64;
+    // Room for the longest name at about 8 px a character (the labels' font is 14 px).
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) as u32;
     let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, LABEL_PX + 1))
         .margin(10)
         .x_label_area_size(40)
-        .y_label_area_size(130)
+        .y_label_area_size((longest * 8 + 16).clamp(60, 240))
         .build_cartesian_2d(0.0..top, 0.0..rows)?;
     // Row k's centre is at rows - k - 0.5: the key points at every half give one label per row.
     let label = |v: &f64| {
