@@ -125,7 +125,11 @@ pub fn list(args: ServersArgs) -> Result<()> {
         println!("{:<width$}  {}\n{:<width$}  {}", s.name, s.description, "", status);
         println!("{:<width$}  {}", "", crate::fault::recovery(s));
         if let Some(w) = s.warmup {
-            println!("{:<width$}  warms up for at least {}", "", humantime::format_duration(w));
+            println!(
+                "{:<width$}  warms up for at least {}",
+                "",
+                humantime::format_duration(w)
+            );
         }
     }
     Ok(())
