@@ -3,7 +3,7 @@ CONFIG ?= configs/default.toml
 CARGO ?= cargo
 LBBENCH := target/release/lbbench
 
-.PHONY: all build deps node-deps bench bench-loadgen test lint fuzz clean
+.PHONY: all build deps node-deps bench bench-loadgen test test-loaded lint fuzz clean
 all: build
 
 build:
@@ -54,6 +54,13 @@ lint:
 
 test: lint
 	$(CARGO) test --workspace
+
+# The whole suite again while one spinning process per CPU (normal priority) takes the machine:
+# no test may depend on how fast or quiet the machine is. Built first, without the spinners;
+# they stop with the suite (scripts/cpu-hog).
+test-loaded:
+	$(CARGO) test --workspace --no-run --quiet
+	scripts/cpu-hog $(CARGO) test --workspace
 
 # Fuzzes both HTTP parsers (fuzz/): the worker's request framing and the load generator's
 # response parser, FUZZ_SECONDS each, stopping at the first crash or hang (an input that runs over

@@ -189,7 +189,7 @@ fn two_load_hosts_merge_exactly() {
     let stored: Stored = serde_json::from_value(cell["histograms"]["latency"].clone()).unwrap();
     assert_eq!(stored.0, merged.0, "the cell's histogram is the sum of the hosts'");
     assert_eq!(cell["isolated"], false);
-    let gone = wait_for(Duration::from_secs(5), || lan.leftovers().is_empty());
+    let gone = wait_for(Duration::from_secs(30), || lan.leftovers().is_empty());
     assert!(gone, "left behind: {:?}", lan.leftovers());
 }
 
@@ -307,7 +307,7 @@ fn sigkill_controller() {
     std::thread::sleep(Duration::from_millis(500));
     child.kill().unwrap();
     child.wait().unwrap();
-    let gone = wait_for(Duration::from_secs(10), || lan.leftovers().is_empty());
+    let gone = wait_for(Duration::from_secs(30), || lan.leftovers().is_empty());
     assert!(
         gone,
         "left behind after kill -9 of the controller: {:?}",

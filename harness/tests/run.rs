@@ -288,7 +288,7 @@ fn kill_9_mid_cell() -> PathBuf {
         .spawn()
         .unwrap();
     let mut pids = Vec::new();
-    let started = wait_for(Duration::from_secs(20), || {
+    let started = wait_for(Duration::from_secs(60), || {
         pids = running(&exe);
         pids.len() >= 2
     });
@@ -306,9 +306,9 @@ fn kill_9_mid_cell() -> PathBuf {
     assert!(!run_dirs().is_empty(), "the cell has a run directory while it runs");
     child.kill().unwrap();
     child.wait().unwrap();
-    let cleared = wait_for(Duration::from_secs(5), || running(&exe).is_empty());
+    let cleared = wait_for(Duration::from_secs(20), || running(&exe).is_empty());
     assert!(cleared, "left behind: {:?}", running(&exe));
-    let removed = wait_for(Duration::from_secs(5), || run_dirs().is_empty());
+    let removed = wait_for(Duration::from_secs(20), || run_dirs().is_empty());
     assert!(removed, "the cell's guard removes its run directory: {:?}", run_dirs());
     netns
 }
@@ -359,7 +359,7 @@ fn a_rebuild_during_a_sweep_does_not_break_it() {
         .spawn()
         .unwrap();
     assert!(
-        wait_for(Duration::from_secs(20), || !running(&exe).is_empty()),
+        wait_for(Duration::from_secs(60), || !running(&exe).is_empty()),
         "the first cell never started"
     );
     // What a rebuild does: the old file unlinked, a new one in its place.

@@ -22,7 +22,7 @@ connections = 8
 duration = "500ms"
 warmup = "200ms"
 [server]
-ready_timeout = "15s"
+ready_timeout = "30s"
 stop_grace = "2s"
 "#;
 
@@ -120,18 +120,23 @@ fn kill_9_leaves_nothing(bin: &Path, strategy: &str) {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
-    // Running = the strategy has answered and the load is on: its processes are all there.
-    let started = wait_for(Duration::from_secs(20), || descendants(run.id()).len() >= 5);
+    // Running = both workers have announced that they serve (lbbench-w0, lbbench-w1), so the
+    // strategy's processes are all there, however long a busy machine took to start them.
+    let serving = || {
+        let names: Vec<String> = descendants(run.id()).into_iter().map(comm).collect();
+        ["lbbench-w0", "lbbench-w1"]
+            .iter()
+            .all(|w| names.iter().any(|n| n == w))
+    };
     assert!(
-        started,
-        "{strategy}: never started; processes: {:?}",
-        descendants(run.id())
+        wait_for(Duration::from_secs(60), serving),
+        "{strategy}: never served; processes: {:?}",
+        descendants(run.id()).into_iter().map(comm).collect::<Vec<_>>()
     );
-    std::thread::sleep(Duration::from_millis(800));
     let procs = descendants(run.id());
     run.kill().unwrap();
     run.wait().unwrap();
-    let cleared = wait_for(Duration::from_secs(5), || procs.iter().all(|p| gone(*p)));
+    let cleared = wait_for(Duration::from_secs(20), || procs.iter().all(|p| gone(*p)));
     let left: Vec<String> = procs
         .iter()
         .filter(|p| !gone(**p))
@@ -142,4 +147,11 @@ fn kill_9_leaves_nothing(bin: &Path, strategy: &str) {
         })
         .collect();
     assert!(cleared, "{strategy}: left behind after kill -9: {left:?}");
+}
+
+fn comm(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim_end()
+        .to_string()
 }

@@ -7,18 +7,23 @@ use common::{copy_of_reuseport, debug_bin, lbbench, servers, text};
 use testkit::{trial, Needs};
 
 fn main() {
-    testkit::run_trials(vec![
+    // The capacity search pins its cells; the other trial fails before any.
+    let mut args = libtest_mimic::Arguments::from_args();
+    args.test_threads = Some(1);
+    let trials = vec![
         trial("a_known_capacity_is_found", Needs::NOTHING, a_known_capacity_is_found),
         trial(
             "a_malformed_work_spec_stops_the_run_before_any_cell",
             Needs::NOTHING,
             a_malformed_work_spec_stops_the_run_before_any_cell,
         ),
-    ]);
+    ];
+    libtest_mimic::run(&args, trials).exit()
 }
 
-/// One worker that blocks 1 ms per request serves just under 1,000 req/s: the search must find
-/// a capacity under 1,000 and not far below it.
+/// One worker that blocks 1 ms per request serves at most 1,000 req/s, however fast the machine:
+/// the search must stay below that bound and keep its own rules (how close to the bound it gets
+/// is this machine's speed, which `make bench CONFIG=configs/service-time.toml` measures).
 fn a_known_capacity_is_found() {
     let bin = debug_bin("reuseport");
     let root = servers(&[("one", copy_of_reuseport("one"))]);
@@ -45,11 +50,40 @@ max_steps = 8
         serde_json::from_str(&std::fs::read_to_string(root.path().join("res/results.json")).unwrap()).unwrap();
     let cell = &r["cells"][0];
     let closed = cell["rps"].as_f64().unwrap();
-    assert!(closed < 1_000.0 && closed > 700.0, "closed loop, 1 ms each: {closed}");
+    assert!(closed <= 1_000.0 && closed > 0.0, "closed loop, 1 ms each: {closed}");
     let capacity = &cell["capacity"];
-    let rps = capacity["rps"].as_f64().unwrap_or(0.0);
-    assert!((750.0..1_000.0).contains(&rps), "capacity {rps}: {capacity}");
-    assert!(capacity["probes"].as_array().unwrap().len() <= 8, "{capacity}");
+    let probes = capacity["probes"].as_array().unwrap();
+    assert!(!probes.is_empty() && probes.len() <= 8, "{capacity}");
+    let met = |p: &&serde_json::Value| p["ok"] == true;
+    for p in probes {
+        // A probe meets the target only when its rate was reached and its p99 and failures
+        // were within bounds; a rate above the worker's limit cannot be sustained.
+        let judged = p["rate_reached"] == true && p["p99_us"].as_u64().unwrap() <= 20_000;
+        assert!(p["ok"] != true || judged, "{p}");
+        assert!(p["ok"] != true || p["rate"].as_f64().unwrap() <= 1_050.0, "{p}");
+    }
+    let best = probes
+        .iter()
+        .filter(met)
+        .map(|p| p["rate"].as_f64().unwrap())
+        .reduce(f64::max);
+    assert_eq!(
+        capacity["rps"].as_f64(),
+        best,
+        "the capacity is the best rate that met the target: {capacity}"
+    );
+    if let Some(rps) = best {
+        // Bounded from above by a miss, or said to be a lower bound.
+        let missed_above = probes
+            .iter()
+            .any(|p| p["ok"] != true && p["rate"].as_f64().unwrap() > rps);
+        assert!(missed_above || capacity["at_least"] == true, "{capacity}");
+    }
+    // A search the client's lateness ended says so: the capacity is only "at least".
+    assert!(
+        capacity["client_limited"] != true || best.is_none() || capacity["at_least"] == true,
+        "{capacity}"
+    );
     let svg = root.path().join("res/capacity-slow.svg");
     assert!(std::fs::read_to_string(svg)
         .unwrap()

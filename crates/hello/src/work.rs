@@ -228,8 +228,11 @@ mod tests {
         let start = thread_cpu();
         Work::parse("/?cpu=20ms").unwrap().run(&Rng::seeded(0));
         let used = thread_cpu() - start;
+        // At least what was asked: the spin counts this thread's CPU clock. The overshoot is a
+        // few loop rounds, and a preemption does not add to it (the clock stops meanwhile), so
+        // 2x is generous on a busy machine and still catches a spin that does double the work.
         assert!(
-            used >= Duration::from_millis(20) && used < Duration::from_millis(30),
+            used >= Duration::from_millis(20) && used < Duration::from_millis(40),
             "{used:?}"
         );
     }

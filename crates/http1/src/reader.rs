@@ -118,12 +118,18 @@ mod tests {
     async fn a_trickling_request_is_cut_off_by_the_header_timeout() {
         let (mut client, mut server) = tokio::io::duplex(64);
         let t = Timeouts {
-            idle: Duration::from_secs(5),
+            idle: Duration::from_secs(60),
             header: Duration::from_millis(300),
         };
+        // A byte every 50 ms, far within the idle timeout, of a header line that never ends; for
+        // 20 s, then the client closes (which would end the reads too, but later than the bound).
         let trickle = tokio::spawn(async move {
-            for b in b"GET / HTTP/1.1\r\nHost: x\r\n" {
-                if client.write_all(&[*b]).await.is_err() {
+            let endless = b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: "
+                .iter()
+                .chain(std::iter::repeat(&b'a'));
+            let until = Instant::now() + Duration::from_secs(20);
+            for b in endless {
+                if Instant::now() > until || client.write_all(&[*b]).await.is_err() {
                     return;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -134,10 +140,11 @@ mod tests {
         while r.fill(&mut server, t).await.unwrap() > 0 {
             assert_eq!(r.next(), Frame::Partial);
         }
-        // Each byte arrives well within the idle timeout; the request as a whole does not.
+        // The header timeout runs from the first byte, which came after `start` (250 ms: room
+        // for the timer's rounding).
         let took = start.elapsed();
         assert!(
-            took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+            took >= Duration::from_millis(250) && took < Duration::from_secs(10),
             "{took:?}"
         );
         trickle.abort();
@@ -155,8 +162,11 @@ mod tests {
     #[tokio::test]
     async fn requests_are_framed_across_reads_and_buffers_grow() {
         let body = "b".repeat(10_000);
-        let big = format!("GET /big HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}", body.len());
-        let raw = format!("GET /a HTTP/1.1\r\n\r\n{big}");
+        let big = format!(
+            "GET /big HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let raw = format!("GET /a HTTP/1.1\r\nHost: t\r\n\r\n{big}");
         let (mut client, mut server) = tokio::io::duplex(64);
         let writer = tokio::spawn(async move {
             tokio::io::AsyncWriteExt::write_all(&mut client, raw.as_bytes())

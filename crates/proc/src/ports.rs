@@ -16,11 +16,18 @@ pub fn free_block(n: usize) -> Result<u16> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos() as usize);
     let mut start = low + (seed ^ (std::process::id() as usize * 7919)) % (high - low);
+    // Blocks already handed out by this process: a port is free only until its taker binds it,
+    // and tests running side by side in one process must never be given the same one (the
+    // strategies bind with SO_REUSEPORT, so a shared port would be shared silently).
+    static GIVEN: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
     for _ in 0..1000 {
+        let overlaps = given.iter().any(|&(a, b)| start <= b && a <= start + n);
         let bound: std::io::Result<Vec<_>> = (start..=start + n)
             .map(|p| std::net::TcpListener::bind(("127.0.0.1", p as u16)))
             .collect();
-        if bound.is_ok() {
+        if !overlaps && bound.is_ok() {
+            given.push((start, start + n));
             return Ok(start as u16);
         }
         start = low + (start - low + n + 1 + 97) % (high - low);
@@ -30,6 +37,16 @@ pub fn free_block(n: usize) -> Result<u16> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn blocks_handed_out_never_overlap() {
+        let blocks: Vec<u16> = (0..200).map(|_| super::free_block(3).unwrap()).collect();
+        for (i, a) in blocks.iter().enumerate() {
+            for b in &blocks[i + 1..] {
+                assert!(a.abs_diff(*b) > 3, "{a} and {b} overlap");
+            }
+        }
+    }
+
     #[test]
     fn a_free_block_is_free() {
         let p = super::free_block(3).unwrap();

@@ -3,8 +3,9 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use testkit::running::{check_two_workers_answer_and_stop, check_workers_die_with_master};
 use testkit::{worker_of, Running};
 
@@ -73,26 +74,71 @@ fn http10_keep_alive_is_announced_through_both_modes() {
     }
 }
 
-#[test]
-fn a_dead_upstream_gives_502_not_a_hang() {
-    for mode in ["l7", "l4"] {
-        let port = lbproc::ports::free_block(4).unwrap();
-        let dead = format!("127.0.0.1:{}", lbproc::ports::free_block(4).unwrap());
+/// A port no one listens on, nor can while the returned socket lives: it is bound there and never
+/// listens, so connections to it are refused. (A port merely found free could be taken
+/// meanwhile by a test beside this one.)
+fn dead_port() -> (OwnedFd, u16) {
+    use nix::sys::socket::{bind, getsockname, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+    let sock = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).unwrap();
+    bind(sock.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).unwrap();
+    let port = getsockname::<SockaddrIn>(sock.as_raw_fd()).unwrap().port();
+    (sock, port)
+}
+
+/// Whether process `pid` holds the socket listening on `port`: then what answers there is it.
+fn listens_on(pid: u32, port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let local = format!(":{port:04X}");
+    let Some(ino) = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() > 9 && f[1].ends_with(&local) && f[3] == "0A")
+        .map(|f| format!("socket:[{}]", f[9]))
+    else {
+        return false;
+    };
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t.as_os_str() == ino.as_str()))
+}
+
+/// The answer of a proxy in `mode` in front of `upstream` alone. Its port, found free, may be
+/// taken before it binds it (a test beside this one forks, and the fork holds every socket until
+/// it execs): a proxy that exits at once is retried on another port.
+fn answer_through_proxy(mode: &str, upstream: &str) -> String {
+    for _ in 0..5 {
+        let port = lbproc::ports::free_block(0).unwrap();
         let mut child = Command::new(BIN)
-            .args(["--mode", mode, "--port", &port.to_string(), "--upstreams", &dead])
+            .args(["--mode", mode, "--port", &port.to_string(), "--upstreams", upstream])
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let answer = loop {
-            if let Ok(r) = testkit::get_close(port) {
-                break r;
+        let (mut exited, mut answer) = (false, None);
+        testkit::wait_for(Duration::from_secs(10), || {
+            exited = matches!(child.try_wait(), Ok(Some(_)));
+            if !exited && listens_on(child.id(), port) {
+                answer = testkit::get_close(port).ok();
             }
-            assert!(Instant::now() < deadline, "{mode}: no answer");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        child.kill().unwrap();
+            exited || answer.is_some()
+        });
+        let _ = child.kill();
         child.wait().unwrap();
+        if !exited {
+            return answer.unwrap_or_else(|| panic!("{mode}: no answer on port {port} within 10 s"));
+        }
+        eprintln!("{mode}: the proxy exited at once on port {port}; trying another port");
+    }
+    panic!("{mode}: the proxy exited at once on five ports in a row")
+}
+
+#[test]
+fn a_dead_upstream_gives_502_not_a_hang() {
+    let (_held, dead) = dead_port();
+    for mode in ["l7", "l4"] {
+        let answer = answer_through_proxy(mode, &format!("127.0.0.1:{dead}"));
         assert!(answer.starts_with("HTTP/1.1 502 Bad Gateway"), "{mode}: {answer:?}");
     }
 }
