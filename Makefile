@@ -62,23 +62,27 @@ test-loaded:
 	$(CARGO) test --workspace --no-run --quiet
 	scripts/cpu-hog $(CARGO) test --workspace
 
-# Fuzzes both HTTP parsers (fuzz/): the worker's request framing and the load generator's
-# response parser, FUZZ_SECONDS each, stopping at the first crash or hang (an input that runs over
-# 10 s), whose input libFuzzer leaves in fuzz/artifacts/<target>/. Not part of `make test` or CI:
-# the property tests there cover both parsers in seconds. cargo-fuzz works on stable Rust with
+# Fuzzes both HTTP parsers and the results-file reader (fuzz/): the worker's request framing,
+# the load generator's response parser and what `lbbench plot` and `compare` read, FUZZ_SECONDS
+# each, stopping at the first crash or hang (an input that runs over 10 s), whose input
+# libFuzzer leaves in fuzz/artifacts/<target>/. Not part of `make test` or CI: the property and
+# unit tests there cover them in seconds. cargo-fuzz works on stable Rust with
 # `--sanitizer none`: its coverage instrumentation uses only stable codegen options, while
 # AddressSanitizer (its default) needs nightly's -Zsanitizer; the parsers are safe Rust, so a
 # panic, overflow check or debug assertion (all on in these builds) is what a crash is.
 FUZZ_SECONDS ?= 60
 CARGO_FUZZ_VERSION ?= 0.13.2
 fuzz-run = cd fuzz && $(CARGO) fuzz run --sanitizer none $(1) -- -max_total_time=$(FUZZ_SECONDS) \
-	-timeout=10 -dict=http.dict $(2) $(FUZZ_ARGS)
+	-timeout=10 $(2) $(FUZZ_ARGS)
 
-# Requests up to 20 kB: past MAX_HEAD (8 KiB) and the worker's first 4 KiB read buffer.
+# Requests up to 20 kB: past MAX_HEAD (8 KiB) and the worker's first 4 KiB read buffer. Results
+# files up to 64 kB (a seed is a real one), in at most 256 MB: a file that makes the reader
+# allocate more than it holds fails the run.
 fuzz:
 	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-fuzz@$(CARGO_FUZZ_VERSION)
-	$(call fuzz-run,request_framing,-max_len=20000)
-	$(call fuzz-run,response_parsing,-max_len=4096)
+	$(call fuzz-run,request_framing,-max_len=20000 -dict=http.dict)
+	$(call fuzz-run,response_parsing,-max_len=4096 -dict=http.dict)
+	$(call fuzz-run,results_reading,-max_len=65536 -rss_limit_mb=256 -malloc_limit_mb=128 -dict=json.dict)
 
 clean:
 	$(CARGO) clean

@@ -22,7 +22,8 @@ pub enum Cmd {
     Run(RunArgs),
     /// List discovered strategies and whether each can run here.
     List(ServersArgs),
-    /// Drive HTTP load against any server and print throughput and latency (like wrk).
+    /// Drive HTTP load against any server and print throughput and latency (like wrk); Ctrl-C ends
+    /// the window early and prints what was measured (exit status 130).
     Load(LoadArgs),
     /// Re-render the SVG plots (and index.html, CSV, markdown) from a results.json.
     Plot(PlotArgs),
@@ -100,7 +101,7 @@ pub struct LoadArgs {
     /// Concurrent connections.
     #[arg(short = 'c', long, default_value_t = 64)]
     pub connections: usize,
-    /// Measured duration, e.g. 5s, 500ms, 1m.
+    /// Measured duration, e.g. 5s, 500ms, 1m (at most a week).
     #[arg(short = 'd', long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
     /// Unmeasured load before the window.
@@ -129,7 +130,8 @@ pub struct LoadArgs {
     /// Print one JSON object instead of the text report (with figures per interval: see --interval).
     #[arg(long)]
     pub json: bool,
-    /// Length of the intervals of the timeline in --json (2xx, errors, p50, p99 per interval).
+    /// Length of the intervals of the timeline in --json (2xx, errors, p50, p99 per interval); at
+    /// least 10ms, and longer when the window would hold more than 600.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub interval: Duration,
 }

@@ -45,6 +45,17 @@ pub fn run(args: RunArgs) -> Result<()> {
     let (all, layout) = discover(&args.servers)?;
     let chosen = runner::select(all, &config.sweep.strategies)?;
     config.network.preflight(sandbox::is_root())?;
+    // Before any cell: limits this machine cannot meet, and an output nobody can write.
+    let most = config
+        .sweep
+        .workloads
+        .iter()
+        .filter_map(|w| config.workload(w))
+        .map(|w| w.connections.unwrap_or(config.load.connections))
+        .max()
+        .unwrap_or(config.load.connections);
+    load::open_files_possible(most).map_err(|e| anyhow::anyhow!("load.connections: {e}"))?;
+    report::writable(&config.output.dir)?;
     // Before any load: every host reachable and running this lbbench.
     let fleet = match &config.hosts {
         Some(hosts) => Some(connect(hosts, &args.servers)?),
@@ -114,13 +125,21 @@ pub fn hosts(args: HostsArgs) -> Result<()> {
 }
 
 pub fn list(args: ServersArgs) -> Result<()> {
-    let (all, _) = discover(&args)?;
+    let (all, layout) = discover(&args)?;
     let isolation = sandbox::Isolation::detect();
     let width = all.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for s in &all {
-        let status = match s.unavailable(isolation.available()) {
-            None => "available".to_string(),
-            Some(why) => format!("unavailable: {why}"),
+        let status = match (
+            s.unavailable(isolation.available()),
+            s.missing_program(&layout),
+            &s.build,
+        ) {
+            (Some(why), _, _) => format!("unavailable: {why}"),
+            (None, None, _) => "available".to_string(),
+            (None, Some(program), Some(build)) => {
+                format!("available once built: {program} does not exist yet (`lbbench run` builds it: {build})")
+            }
+            (None, Some(program), None) => format!("unavailable: its start program {program} is not there"),
         };
         println!("{:<width$}  {}\n{:<width$}  {}", s.name, s.description, "", status);
         println!("{:<width$}  {}", "", crate::fault::recovery(s));
@@ -202,17 +221,36 @@ pub fn load(args: LoadArgs) -> Result<()> {
         rate: args.rate,
         interval: args.interval,
     };
+    // Ctrl-C ends the window early and the report of what was measured is printed (a second
+    // Ctrl-C ends lbbench at once).
+    interrupt_ends_the_run()?;
     let report = load::run(&opts)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", load::text::render(&args.url, &report));
     }
+    if report.interrupted {
+        eprintln!("interrupted after {:.2} s of the window", report.duration_s);
+        std::process::exit(130);
+    }
+    Ok(())
+}
+
+/// SIGINT sets [`load::INTERRUPTED`] once, then has its default action again.
+fn interrupt_ends_the_run() -> Result<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    extern "C" fn interrupted(_: libc::c_int) {
+        load::INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    let action = SigAction::new(SigHandler::Handler(interrupted), SaFlags::SA_RESETHAND, SigSet::empty());
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe { sigaction(Signal::SIGINT, &action) }.context("installing the SIGINT handler")?;
     Ok(())
 }
 
 pub fn plot(args: PlotArgs) -> Result<()> {
-    let mut results = report::json::read(&args.results)?;
+    let mut results = report::json::read(&args.results, report::json::Accept::CurrentOrOlder)?;
     // Every figure comes from the stored histograms, not from the percentiles written beside them.
     for c in &mut results.cells {
         c.load.recompute_percentiles();

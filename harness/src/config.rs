@@ -245,9 +245,7 @@ impl Config {
         if self.load.open_loop.iter().any(|f| !(*f > 0.0 && *f <= 2.0)) {
             return Err("load.open_loop takes fractions of the closed-loop maximum in (0, 2], e.g. [0.5, 0.9]".into());
         }
-        if self.load.duration.is_zero() {
-            return Err("load.duration must be positive, e.g. \"10s\"".into());
-        }
+        self.check_durations()?;
         if let Some(f) = &self.fault {
             let fewest = s.cores.iter().min().copied().unwrap_or(1) * s.workers_per_core;
             f.check(self.load.duration, self.load.interval, fewest)?;
@@ -255,6 +253,49 @@ impl Config {
         Ok(())
     }
 }
+
+impl Config {
+    /// Every duration of the profile within what a run can do: a window, a warm-up or a timeout
+    /// of zero measures nothing, and one of years would overflow the clock or never end.
+    fn check_durations(&self) -> Result<(), String> {
+        let (l, s, o) = (&self.load, &self.server, &self.slo);
+        // (key, value, whether zero is refused)
+        let durations = [
+            ("load.duration", l.duration, true),
+            ("load.request_timeout", l.request_timeout, true),
+            ("load.open_loop_duration", l.open_loop_duration, true),
+            ("server.ready_timeout", s.ready_timeout, true),
+            ("slo.step", o.step, true),
+            ("load.warmup", l.warmup, false),
+            ("load.open_loop_warmup", l.open_loop_warmup, false),
+            ("load.interval", l.interval, false),
+            ("server.stop_grace", s.stop_grace, false),
+            ("slo.warmup", o.warmup, false),
+        ];
+        for (key, d, positive) in durations {
+            if positive && d.is_zero() {
+                return Err(format!("{key} must be positive, e.g. \"10s\""));
+            }
+            if d > MAX_DURATION {
+                return Err(format!(
+                    "{key} = {} is longer than lbbench allows ({}): give a shorter one",
+                    humantime::format_duration(d),
+                    humantime::format_duration(MAX_DURATION)
+                ));
+            }
+        }
+        if l.interval < crate::load::MIN_INTERVAL {
+            return Err(format!(
+                "load.interval must be at least {:?} (the timeline's resolution)",
+                crate::load::MIN_INTERVAL
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The longest any duration of a profile may be (a window, a warm-up, a timeout).
+pub const MAX_DURATION: Duration = crate::load::MAX_RUN;
 
 /// toml's message for an unknown key lists the allowed ones; this adds the nearest of them when
 /// the unknown key looks like a typo of it.
@@ -375,6 +416,20 @@ mod tests {
         let c = Config::parse("[load]\nduration = \"3s\"\n", "x.toml").unwrap();
         assert_eq!(c.load.duration, Duration::from_secs(3));
         assert_eq!(c.sweep, SweepConfig::default());
+    }
+
+    #[test]
+    fn durations_no_run_can_honour_are_refused_naming_the_key() {
+        let err = |text: &str| Config::parse(text, "x.toml").unwrap_err().to_string();
+        assert!(err("[load]\nrequest_timeout = \"0s\"\n").contains("load.request_timeout must be positive"));
+        assert!(err("[server]\nready_timeout = \"0s\"\n").contains("server.ready_timeout must be positive"));
+        let long = err("[load]\nduration = \"100000000000h\"\n");
+        assert!(
+            long.contains("load.duration = ") && long.contains("longer than lbbench allows"),
+            "{long}"
+        );
+        assert!(err("[load]\ninterval = \"1ms\"\n").contains("load.interval must be at least"));
+        Config::parse("[load]\nwarmup = \"0s\"\n[server]\nstop_grace = \"0s\"\n", "x.toml").unwrap();
     }
 
     #[test]

@@ -59,6 +59,46 @@ pub fn split() -> Result<()> {
     }
 }
 
+/// For a process the user may kill with SIGKILL (`lbbench serve`): forks; returns in the child,
+/// which does the work and gets SIGTERM (a stop signal it handles) the moment the parent dies.
+/// The parent only relays SIGINT, SIGTERM and SIGHUP to the child and exits as it does. Call
+/// while this process has a single thread.
+pub fn relay() -> Result<()> {
+    let mut mask = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD] {
+        mask.add(s);
+    }
+    mask.thread_block().context("blocking signals")?;
+    let parent = nix::unistd::getpid();
+    // SAFETY: single-threaded here (the caller's promise), so the child may run any code.
+    match unsafe { fork() }.context("forking")? {
+        ForkResult::Child => {
+            lbproc::signal_at_parent_death(parent, libc::SIGTERM).context("setting the parent-death signal")?;
+            SigSet::all().thread_unblock()?;
+            Ok(())
+        }
+        ForkResult::Parent { child } => {
+            let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)?;
+            loop {
+                let Ok(Some(info)) = signals.read_signal() else {
+                    continue;
+                };
+                if info.ssi_signo as i32 != Signal::SIGCHLD as i32 {
+                    if let Ok(s) = Signal::try_from(info.ssi_signo as i32) {
+                        let _ = kill(child, s);
+                    }
+                    continue;
+                }
+                match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::Exited(_, code)) => std::process::exit(code),
+                    Ok(WaitStatus::Signaled(_, sig, _)) => std::process::exit(128 + sig as i32),
+                    _ => continue,
+                }
+            }
+        }
+    }
+}
+
 /// Waits for the cell's end (its exit, or a stop signal: then it is killed); returns the exit
 /// code to leave with.
 fn watch(cell: Pid, signals: &SignalFd) -> i32 {
@@ -83,9 +123,10 @@ fn watch(cell: Pid, signals: &SignalFd) -> i32 {
     }
 }
 
-/// Kills everything below the guard until nothing is (bounded in time). In a PID namespace of
-/// our own /proc's numbers are not ours to signal; exiting is enough there.
-fn sweep() {
+/// Kills everything below this process until nothing is (bounded in time): what a strategy left
+/// behind when it stopped, a daemonized grandchild among them (this process is their subreaper).
+/// In a PID namespace of our own /proc's numbers are not ours to signal; exiting is enough there.
+pub fn sweep() {
     if !lbproc::pidns::proc_is_ours() {
         return;
     }

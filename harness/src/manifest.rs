@@ -286,7 +286,8 @@ impl Strategy {
         vars
     }
 
-    /// Fills the placeholders of `version` and `requires.files`, which name no cell.
+    /// Fills the placeholders of `version`, `requires.files` and `requires.probe`, which name no
+    /// cell.
     fn fill_fixed(&mut self, layout: &Layout) -> Result<(), String> {
         let vars = self.fixed_vars(layout);
         if let Some(v) = &self.version {
@@ -295,6 +296,9 @@ impl Strategy {
         for f in &mut self.requires.files {
             let path = f.path_mut();
             *path = render(path, &vars).map_err(|e| format!("requires.files: {e}"))?;
+        }
+        if let Some(p) = &self.requires.probe {
+            self.requires.probe = Some(render(p, &vars).map_err(|e| format!("requires.probe: {e}"))?);
         }
         Ok(())
     }
@@ -324,6 +328,18 @@ impl Strategy {
             sysctls,
             reload,
         })
+    }
+
+    /// The program its start command runs, when that is not there: a path that does not exist,
+    /// or a name not on PATH.
+    pub fn missing_program(&self, layout: &Layout) -> Option<String> {
+        let program = self.launch(&Slot::probe(), layout).ok()?.argv.into_iter().next()?;
+        let found = if program.contains('/') {
+            Path::new(&program).exists()
+        } else {
+            which(&program).is_some()
+        };
+        (!found).then_some(program)
     }
 
     /// The build command, split into words, with placeholders filled in.

@@ -17,6 +17,13 @@ pub struct Requires {
     /// (`{dir}/node_modules/...`) or a kernel feature's /proc file. May use `{dir}`, `{bin}`,
     /// `{root}`, params.
     pub files: Vec<RequiredFile>,
+    /// The oldest Linux it works on, e.g. "5.19" (io_uring's multishot accept).
+    pub kernel: Option<String>,
+    /// A command that says whether what it needs is here (a kernel feature, a permission): run
+    /// before the sweep (after the build, for a program the build makes), it exits 0 when the
+    /// strategy can run, and otherwise prints the reason as its first line. May use `{bin}`,
+    /// `{dir}`, `{root}`, params.
+    pub probe: Option<String>,
 }
 
 /// A file a strategy needs: its path, or its path and what to say when it is missing.
@@ -87,7 +94,89 @@ impl Requires {
                 installable.join(", ")
             ));
         }
+        if let Some(why) = self.kernel.as_deref().and_then(|k| too_old(k, &kernel_release())) {
+            reasons.push(why);
+        }
+        // A probe the build has yet to make is run after the build (see `probe_unmet`).
+        let probe_here = self.probe_argv().is_some_and(|argv| which(&argv[0]).is_some());
+        if reasons.is_empty() && probe_here {
+            return self.probe_unmet();
+        }
         (!reasons.is_empty()).then(|| reasons.join("; "))
+    }
+
+    fn probe_argv(&self) -> Option<Vec<String>> {
+        shell_words::split(self.probe.as_deref()?)
+            .ok()
+            .filter(|w| !w.is_empty())
+    }
+
+    /// Runs the probe, if there is one: why the strategy cannot run here, when it says so.
+    pub fn probe_unmet(&self) -> Option<String> {
+        let argv = self.probe_argv()?;
+        let out = match std::process::Command::new(&argv[0]).args(&argv[1..]).output() {
+            Ok(out) => out,
+            Err(e) => return Some(format!("its probe `{}` could not run: {e}", argv.join(" "))),
+        };
+        if out.status.success() {
+            return None;
+        }
+        let said = [out.stdout, out.stderr].concat();
+        let first = String::from_utf8_lossy(&said)
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(String::from);
+        Some(first.unwrap_or_else(|| format!("its probe `{}` failed ({})", argv.join(" "), out.status)))
+    }
+}
+
+/// This kernel's release, e.g. "6.18.44-fc-v669".
+fn kernel_release() -> String {
+    nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Why `release` is older than `least` (both "major.minor[.patch...]"), if it is.
+fn too_old(least: &str, release: &str) -> Option<String> {
+    let numbers = |v: &str| -> Vec<u64> {
+        v.split(|c: char| !c.is_ascii_digit())
+            .take_while(|p| !p.is_empty())
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    (numbers(release) < numbers(least)).then(|| format!("needs Linux {least} or later (this kernel is {release})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kernel_too_old_is_named_with_both_versions() {
+        assert_eq!(too_old("5.19", "6.18.44-fc-v669"), None);
+        assert_eq!(too_old("5.19", "5.19.0"), None);
+        let why = too_old("5.19", "5.15.0-91-generic").unwrap();
+        assert!(
+            why.contains("Linux 5.19 or later") && why.contains("5.15.0-91-generic"),
+            "{why}"
+        );
+        assert!(too_old("6.2", "6.1.2").is_some());
+    }
+
+    #[test]
+    fn a_probe_says_why() {
+        let r = |probe: &str| Requires {
+            probe: Some(probe.into()),
+            ..Requires::default()
+        };
+        assert_eq!(r("true").unmet(Ok(())), None);
+        assert_eq!(
+            r("sh -c 'echo; echo io_uring is disabled here >&2; exit 1'").unmet(Ok(())),
+            Some("io_uring is disabled here".into())
+        );
+        assert!(r("false").unmet(Ok(())).unwrap().contains("its probe `false` failed"));
     }
 }
 

@@ -73,6 +73,12 @@ pub fn build(all: Vec<Strategy>, layout: &Layout, skipped: &mut Vec<Skipped>) ->
                 }
             },
         };
+        let failure = failure
+            .or_else(|| {
+                s.missing_program(layout)
+                    .map(|p| format!("its start program {p} is not there"))
+            })
+            .or_else(|| s.requires.probe_unmet());
         match failure {
             None => ok.push(s),
             Some(reason) => skipped.push(Skipped {
@@ -287,6 +293,22 @@ pub(crate) fn tempdir(name: &str) -> Result<PathBuf> {
         }
     }
     bail!("cannot create a run directory under {}", base.display())
+}
+
+/// A run directory ([`tempdir`]) removed, with what is in it, when this is dropped: on an
+/// early return with an error as well.
+pub(crate) struct RunDir(pub PathBuf);
+
+impl RunDir {
+    pub(crate) fn new(name: &str) -> Result<RunDir> {
+        tempdir(name).map(RunDir)
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Removes `lbbench-<pid>-*` directories of ours whose lbbench process is gone (killed with

@@ -87,6 +87,8 @@ pub fn confine(cmd: &mut Command, isolate: bool) {
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system calls.
     unsafe {
         cmd.pre_exec(move || {
+            // The cell is lbbench itself: it blocks what it means to block.
+            lbproc::reset_signals()?;
             if !isolate {
                 return lbproc::signal_at_parent_death(parent, libc::SIGTERM);
             }

@@ -64,6 +64,9 @@ pub fn run(args: ServeArgs) -> Result<u8> {
         bail!("{} is not built; build it first: {build}", launch.argv[0]);
     }
     sandbox::prepare(&mut launch, args.in_netns)?;
+    // The process the user knows relays signals to this one, which gets SIGTERM should that one
+    // be killed with SIGKILL: the strategy is stopped either way.
+    crate::guard::relay()?;
     // As in a cell: orphans of the strategy stay below us, and are stopped with it.
     crate::procs::become_subreaper()?;
     let signals = stop_signals()?;
@@ -83,6 +86,8 @@ pub fn run(args: ServeArgs) -> Result<u8> {
             }
         });
     server.stop(args.stop_grace);
+    // What the strategy left outside its process group (a daemon it started) goes too.
+    crate::guard::sweep();
     let _ = std::fs::remove_dir_all(&run_dir);
     outcome.with_context(|| format!("serving {name}"))
 }

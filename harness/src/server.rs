@@ -82,11 +82,8 @@ impl Server {
         let mut answered: Option<Instant> = None;
         let mut named = BTreeSet::new();
         while Instant::now() < deadline {
-            if !lbproc::alive(self.pid) {
-                bail!(
-                    "the strategy exited during startup; its output:\n{}",
-                    self.output_tail()
-                );
+            if let Some(how) = self.exited() {
+                bail!("the strategy {how} during startup; its output:\n{}", self.output_tail());
             }
             if answered.is_none() {
                 match probe(addr) {
@@ -123,6 +120,18 @@ impl Server {
         )
     }
 
+    /// How its first process ended ("exited with status 1", "was killed by SIGSEGV"), if it has.
+    fn exited(&self) -> Option<String> {
+        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+        match waitpid(self.pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => Some(format!("exited with status {code}")),
+            Ok(WaitStatus::Signaled(_, signal, _)) => Some(format!("was killed by {signal}")),
+            // Not our child (it cannot be): fall back to whether it still runs.
+            Err(_) if !lbproc::alive(self.pid) => Some("exited".into()),
+            _ => None,
+        }
+    }
+
     /// Its first process, as this process numbers it.
     pub fn pid(&self) -> Pid {
         self.pid
@@ -157,13 +166,18 @@ pub fn probe(addr: SocketAddr) -> Result<String, String> {
     let mut buf = Vec::with_capacity(512);
     let r = loop {
         let mut chunk = [0u8; 1024];
-        let n = s.read(&mut chunk).map_err(|e| e.to_string())?;
+        let n = s.read(&mut chunk).map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                format!("it accepted the connection but sent no answer within {limit:?}")
+            }
+            _ => e.to_string(),
+        })?;
         buf.extend_from_slice(&chunk[..n]);
         match response::parse(&buf, false, n == 0) {
             Ok(Some(r)) => break r,
             Ok(None) if n == 0 => return Err("the connection closed before a whole response".into()),
             Ok(None) => continue,
-            Err(e) => return Err(format!("not an HTTP response ({e:?})")),
+            Err(e) => return Err(format!("not an HTTP response: {e}")),
         }
     };
     let body = String::from_utf8_lossy(&buf[r.body.clone()]);

@@ -50,7 +50,7 @@ const CLIENTS: [Client; 8] = [
         name: "h2load_h1_pipelined",
         program: "h2load",
         package: "nghttp2-client",
-        argv: |u| words("h2load --h1 -n 10000 -c 8 -m 8 -T 10 URL", u),
+        argv: |u| words("h2load --h1 -n 10000 -c 8 -m 8 URL", u),
         check: h2load,
     },
     Client {
@@ -144,16 +144,17 @@ fn serve_stops_on_sigterm(bin: &Path) {
     let answered = testkit::wait_for(Duration::from_secs(15), || {
         testkit::get_close(port).is_ok_and(|r| r.ends_with("Hello World"))
     });
-    // The first worker may answer before the master has forked the second.
+    // The first worker may answer before the master has forked the second. Below the process
+    // started, the one that serves (it relays signals to it), the master and its 2 workers.
     let mut procs = Vec::new();
-    testkit::wait_for(Duration::from_secs(5), || {
+    testkit::wait_for(Duration::from_secs(20), || {
         procs = testkit::descendants(serve.id());
-        procs.len() >= 3
+        procs.len() >= 4
     });
     let pid = nix::unistd::Pid::from_raw(serve.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let mut status = None;
-    let exited = testkit::wait_for(Duration::from_secs(5), || {
+    let exited = testkit::wait_for(Duration::from_secs(20), || {
         status = serve.try_wait().unwrap();
         status.is_some()
     });
@@ -162,11 +163,11 @@ fn serve_stops_on_sigterm(bin: &Path) {
         let _ = serve.wait();
     }
     assert!(answered, "lbbench serve never answered on port {port}");
-    assert_eq!(procs.len(), 3, "a master and 2 workers: {procs:?}");
-    assert!(exited, "still running 5 s after SIGTERM");
+    assert_eq!(procs.len(), 4, "the serving lbbench, a master and 2 workers: {procs:?}");
+    assert!(exited, "still running 20 s after SIGTERM");
     assert_eq!(status.and_then(|s| s.code()), Some(0), "a clean exit on SIGTERM");
     assert!(
-        testkit::wait_for(Duration::from_secs(5), || procs.iter().all(|p| testkit::gone(*p))),
+        testkit::wait_for(Duration::from_secs(20), || procs.iter().all(|p| testkit::gone(*p))),
         "left behind: {procs:?}"
     );
 }

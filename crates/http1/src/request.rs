@@ -133,7 +133,11 @@ pub fn frame_with<'b, T>(
     let mut keep_alive = version == 1;
     let mut body_len = 0usize;
     let mut seen_length: Option<usize> = None;
+    let mut hosts = 0;
     for h in req.headers.iter() {
+        if h.name.eq_ignore_ascii_case("host") {
+            hosts += 1;
+        }
         if h.name.eq_ignore_ascii_case("connection") {
             for token in h.value.split(|b| *b == b',') {
                 let token = token.trim_ascii();
@@ -144,7 +148,7 @@ pub fn frame_with<'b, T>(
                 }
             }
         } else if h.name.eq_ignore_ascii_case("content-length") {
-            match std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse().ok()) {
+            match content_length(h.value) {
                 // Two lengths that disagree make the framing ambiguous (RFC 9112 §6.3).
                 Some(n) if seen_length.is_some_and(|m| m != n) => return Frame::Refused(Refusal::BadRequest),
                 Some(n) if n > MAX_BODY => return Frame::Refused(Refusal::PayloadTooLarge),
@@ -157,6 +161,10 @@ pub fn frame_with<'b, T>(
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             return Frame::Refused(Refusal::NotImplemented);
         }
+    }
+    // An HTTP/1.1 request names exactly one host; no request may name two (RFC 9112 §3.2).
+    if hosts > 1 || (hosts == 0 && version == 1) {
+        return Frame::Refused(Refusal::BadRequest);
     }
     let len = head_len + body_len;
     if buf.len() < len {
@@ -173,6 +181,16 @@ pub fn frame_with<'b, T>(
     };
     let extra = f(&request, req.headers);
     Frame::Request((request, extra))
+}
+
+/// A Content-Length value: digits only (RFC 9110 §8.6: no sign, no spaces inside), around
+/// optional whitespace; None when it is anything else or does not fit.
+fn content_length(value: &[u8]) -> Option<usize> {
+    let digits = value.trim_ascii();
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -192,7 +210,7 @@ mod tests {
         let one_one = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
         assert_eq!(f(one_one), Some((one_one.len(), true, false)));
         assert_eq!(
-            f("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").map(|p| p.1),
+            f("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").map(|p| p.1),
             Some(false)
         );
         assert_eq!(f("GET / HTTP/1.0\r\n\r\n").map(|p| p.1), Some(false));
@@ -201,7 +219,7 @@ mod tests {
             Some(true)
         );
         assert_eq!(
-            f("GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n").map(|p| p.1),
+            f("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, close\r\n\r\n").map(|p| p.1),
             Some(false)
         );
     }
@@ -212,9 +230,15 @@ mod tests {
             Frame::Request(r) => r.persistence(),
             other => panic!("{other:?}"),
         };
-        assert_eq!(p("GET / HTTP/1.1\r\n\r\n"), Persistence::Keep);
-        assert_eq!(p("GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n"), Persistence::Keep);
-        assert_eq!(p("GET / HTTP/1.1\r\nConnection: close\r\n\r\n"), Persistence::Close);
+        assert_eq!(p("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), Persistence::Keep);
+        assert_eq!(
+            p("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"),
+            Persistence::Keep
+        );
+        assert_eq!(
+            p("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            Persistence::Close
+        );
         assert_eq!(p("GET / HTTP/1.0\r\n\r\n"), Persistence::Close);
         assert_eq!(
             p("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"),
@@ -226,17 +250,17 @@ mod tests {
     #[test]
     fn partial_then_complete_and_pipelined() {
         assert_eq!(frame(b"GET / HTTP/1.1\r\nHo"), Frame::Partial);
-        let two = b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
-        assert_eq!(parts(frame(two)), Some((19, true, false)));
-        match frame(&two[19..]) {
-            Frame::Request(r) => assert_eq!((r.len, r.path, r.version), (19, "/b", 1)),
+        let two = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(parts(frame(two)), Some((28, true, false)));
+        match frame(&two[28..]) {
+            Frame::Request(r) => assert_eq!((r.len, r.path, r.version), (28, "/b", 1)),
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
     fn bodies_are_skipped_whole() {
-        let req = b"GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+        let req = b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
         assert_eq!(frame(&req[..req.len() - 1]), Frame::Partial);
         assert_eq!(parts(frame(req)).map(|p| p.0), Some(req.len()));
     }
@@ -245,22 +269,37 @@ mod tests {
     fn refusals() {
         assert_eq!(frame(b"NOT A REQUEST\r\n\r\n"), Frame::Refused(Refusal::BadRequest));
         assert_eq!(
-            frame(b"POST / HTTP/1.1\r\n\r\n"),
+            frame(b"POST / HTTP/1.1\r\nHost: x\r\n\r\n"),
             Frame::Refused(Refusal::MethodNotAllowed)
         );
         let huge = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n", "a".repeat(MAX_HEAD));
         assert_eq!(frame(huge.as_bytes()), Frame::Refused(Refusal::HeadersTooLarge));
-        let chunked = b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let chunked = b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
         assert_eq!(frame(chunked), Frame::Refused(Refusal::NotImplemented));
-        let big_body = format!("GET / HTTP/1.1\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1);
+        let big_body = format!("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1);
         assert_eq!(frame(big_body.as_bytes()), Frame::Refused(Refusal::PayloadTooLarge));
-        let two = b"GET / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n";
+        let two = b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n";
         assert_eq!(frame(two), Frame::Refused(Refusal::BadRequest), "lengths that disagree");
-        let same = b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx";
+        let same = b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx";
         assert!(
             matches!(frame(same), Frame::Request(_)),
             "repeated, equal lengths are one length"
         );
+        for length in ["+5", "-1", "5 5", "0x5", "", "99999999999999999999999"] {
+            let req = format!("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\nhello");
+            assert_eq!(frame(req.as_bytes()), Frame::Refused(Refusal::BadRequest), "{length:?}");
+        }
+        assert!(matches!(
+            frame(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length:  5 \r\n\r\nhello"),
+            Frame::Request(_)
+        ));
+        // HTTP/1.1 names exactly one host; HTTP/1.0 may name none, but not two.
+        assert_eq!(frame(b"GET / HTTP/1.1\r\n\r\n"), Frame::Refused(Refusal::BadRequest));
+        let two_hosts = b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n";
+        assert_eq!(frame(two_hosts), Frame::Refused(Refusal::BadRequest));
+        assert!(matches!(frame(b"GET / HTTP/1.0\r\n\r\n"), Frame::Request(_)));
+        let two_old = b"GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n";
+        assert_eq!(frame(two_old), Frame::Refused(Refusal::BadRequest));
     }
 
     #[test]

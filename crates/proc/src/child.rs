@@ -31,12 +31,43 @@ pub fn signal_at_parent_death(parent: Pid, signal: libc::c_int) -> std::io::Resu
     Ok(())
 }
 
-/// Makes the program `cmd` starts die with the calling process (std closes the other descriptors
-/// on exec itself: they are all close-on-exec).
+/// Makes the program `cmd` starts die with the calling process, and start with no signal
+/// blocked or ignored (std closes the other descriptors on exec itself: they are all
+/// close-on-exec).
 pub fn tie(cmd: &mut Command) -> &mut Command {
     let parent = getpid();
     // SAFETY: the closure runs between fork and exec and makes only async-signal-safe calls.
-    unsafe { cmd.pre_exec(move || die_with_parent(parent)) }
+    unsafe {
+        cmd.pre_exec(move || {
+            die_with_parent(parent)?;
+            reset_signals()
+        })
+    }
+}
+
+/// Unblocks every signal and gives every one its default action. A program inherits its
+/// parent's signal mask and the signals it ignores across exec: a program started by a thread
+/// that blocks SIGTERM to read it from a descriptor (`lbbench serve`, a supervisor) would never
+/// see SIGTERM, and most programs do not reset these themselves. Async-signal-safe, so it may
+/// run between fork and exec.
+pub fn reset_signals() -> std::io::Result<()> {
+    // SAFETY: these calls only change the calling thread's mask and the process's dispositions,
+    // on a sigset_t we own; all are async-signal-safe.
+    unsafe {
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        let e = libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+        if e != 0 {
+            return Err(std::io::Error::from_raw_os_error(e));
+        }
+        for signal in 1..32 {
+            if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+                // Handlers are reset by exec anyway; this undoes SIG_IGN, which exec keeps.
+                libc::signal(signal, libc::SIG_DFL);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Closes every descriptor above stderr except `keep`. Forked children call it so that no child

@@ -12,7 +12,8 @@ pub mod stop;
 pub mod supervise;
 
 pub use child::{
-    announce_worker, die_with_parent, fork_child, is_named_worker, set_name, signal_at_parent_death, tie, WORKER_NAME,
+    announce_worker, die_with_parent, fork_child, is_named_worker, reset_signals, set_name, signal_at_parent_death,
+    tie, WORKER_NAME,
 };
 pub use cpus::{format_cpus, parse_cpus, pin};
 pub use stop::{alive, stop};

@@ -21,6 +21,7 @@ use std::net::SocketAddr;
 use std::ops::Range;
 use std::os::fd::BorrowedFd;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 pub use summary::LoadReport;
 
@@ -57,6 +58,32 @@ impl LoadOptions {
     }
 }
 
+/// Set (by `lbbench load`'s SIGINT handler) to end a run early: the window closes then, and the
+/// report covers what was measured up to it.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// How often a run looks at [`INTERRUPTED`] (never inside the load loop itself).
+const WATCH: Duration = Duration::from_millis(20);
+
+/// Sleeps until `at`, or until the run is interrupted; returns when it woke.
+fn sleep_until(at: Instant) -> Instant {
+    loop {
+        let now = Instant::now();
+        if now >= at || INTERRUPTED.load(Ordering::Relaxed) {
+            return now;
+        }
+        std::thread::sleep((at - now).min(WATCH));
+    }
+}
+
+/// The shortest timeline interval.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
+/// The longest window, warm-up or timeout of a run: a week. A run's memory does not grow with
+/// its length (its timeline coarsens, [`timeline::MAX_INTERVALS`]); this keeps instants from
+/// overflowing and a typo from running for years.
+pub const MAX_RUN: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Runs the load and returns the merged report. Blocks for `warmup + duration`.
 pub fn run(opts: &LoadOptions) -> Result<LoadReport> {
     Ok(run_observed(opts, || ())?.0)
@@ -78,6 +105,9 @@ pub struct Parts {
     pub threads: Vec<stats::ThreadStats>,
     #[serde(with = "summary::number_keys")]
     pub client_cpus_busy: BTreeMap<usize, f64>,
+    /// Interrupted: the window closed after this many seconds instead of the run's duration.
+    #[serde(default)]
+    pub interrupted_after_s: Option<f64>,
 }
 
 impl std::fmt::Debug for Parts {
@@ -89,8 +119,10 @@ impl std::fmt::Debug for Parts {
 impl Parts {
     /// The merged report of this run (what [`run`] returns).
     pub fn merge(self, opts: &LoadOptions) -> LoadReport {
-        let mut report = stats::merge(self.threads, opts.connections, opts.duration.as_secs_f64(), opts.rate);
+        let window = self.interrupted_after_s.unwrap_or(opts.duration.as_secs_f64());
+        let mut report = stats::merge(self.threads, opts.connections, window, opts.rate);
         report.client_cpus_busy = self.client_cpus_busy;
+        report.interrupted = self.interrupted_after_s.is_some();
         report
     }
 }
@@ -105,13 +137,23 @@ pub fn run_parts<T>(
     anyhow::ensure!(opts.connections >= 1, "give at least one connection (-c 1)");
     anyhow::ensure!(opts.pipeline >= 1, "the pipeline depth is at least 1");
     anyhow::ensure!(
-        opts.interval >= Duration::from_millis(10),
-        "timeline intervals are at least 10ms"
+        opts.interval >= MIN_INTERVAL,
+        "timeline intervals are at least {MIN_INTERVAL:?}"
+    );
+    anyhow::ensure!(
+        !opts.timeout.is_zero(),
+        "the request timeout must be positive (every request would time out), e.g. --timeout 5s"
+    );
+    anyhow::ensure!(
+        opts.duration <= MAX_RUN && opts.warmup <= MAX_RUN && opts.timeout <= MAX_RUN,
+        "a run's duration, warm-up and timeout are at most {} each",
+        humantime::format_duration(MAX_RUN)
     );
     anyhow::ensure!(
         opts.pipeline == 1 || (opts.keepalive && opts.rate.is_none()),
         "pipelining needs keep-alive connections and a closed loop (no --rate)"
     );
+    open_files_possible(opts.connections).map_err(anyhow::Error::msg)?;
     raise_open_files(opts.connections)?;
     let threads = opts.threads.clamp(1, opts.connections.max(1));
     let interval = match opts.rate {
@@ -163,8 +205,8 @@ pub fn run_parts<T>(
             })
             .collect::<std::io::Result<_>>()?;
         let mut edge = |at: Instant| {
-            std::thread::sleep(at.saturating_duration_since(Instant::now()));
-            (observe(), crate::cpu::cpu_ticks())
+            let woke = sleep_until(at);
+            (observe(), crate::cpu::cpu_ticks(), woke)
         };
         let seen = [edge(plan.measure_from), edge(plan.end)];
         let parts = handles
@@ -173,10 +215,13 @@ pub fn run_parts<T>(
             .collect::<Result<Vec<_>>>()?;
         Ok::<_, anyhow::Error>((parts, seen))
     })?;
-    let [(first, ticks0), (last, ticks1)] = seen;
+    let [(first, ticks0, _), (last, ticks1, closed)] = seen;
+    let interrupted_after_s =
+        (closed < plan.end).then(|| closed.saturating_duration_since(plan.measure_from).as_secs_f64());
     let parts = Parts {
         threads: parts,
         client_cpus_busy: crate::cpu::busy(&ticks0, &ticks1, &client_cpus),
+        interrupted_after_s,
     };
     Ok((parts, [first, last]))
 }
@@ -192,11 +237,43 @@ pub fn open_files_to_hard_limit() {
     }
 }
 
+/// Descriptors a run needs beyond one per connection (the runtime, the timers, the CPU readers).
+const SPARE_FILES: u64 = 256;
+
+/// Whether `connections` could have their descriptors here at all: the hard limit may be raised
+/// (as root) only up to the kernel's `fs.nr_open`. Says the real limit when not.
+pub fn open_files_possible(connections: usize) -> std::result::Result<(), String> {
+    use nix::sys::resource::{getrlimit, Resource};
+    let need = connections as u64 + SPARE_FILES;
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).map_err(|e| format!("reading the open-file limit: {e}"))?;
+    let ceiling = if nix::unistd::geteuid().is_root() {
+        std::fs::read_to_string("/proc/sys/fs/nr_open")
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .unwrap_or(hard)
+            .max(hard)
+    } else {
+        hard
+    };
+    if need <= ceiling {
+        return Ok(());
+    }
+    let how = if nix::unistd::geteuid().is_root() {
+        format!("this kernel allows at most {ceiling} open files per process (fs.nr_open)")
+    } else {
+        format!("the hard open-file limit is {hard} and only root may raise it")
+    };
+    Err(format!(
+        "{connections} connections need {need} open files, but {how}: use at most {} connections",
+        ceiling.saturating_sub(SPARE_FILES)
+    ))
+}
+
 /// Every connection needs a descriptor, plus a few for the runtime: raises this process's
 /// soft limit (and, as root, the hard one) as far as that takes, or says why it cannot.
 fn raise_open_files(connections: usize) -> Result<()> {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let need = connections as u64 + 256;
+    let need = connections as u64 + SPARE_FILES;
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).context("reading the open-file limit")?;
     if soft >= need {
         return Ok(());
@@ -266,17 +343,35 @@ fn client_thread(
                 conn::run(&plan, &stats, schedule.as_ref().map(|s| (s, id)), offset).await
             }));
     }
-    // Every connection loop ends by itself at `plan.end`; the pacing task is dropped then.
-    rt.block_on(local.run_until(async {
-        for h in handles {
-            h.await
-                .map_err(|e| anyhow::anyhow!("a connection task failed: {e}"))??;
+    // Every connection loop ends by itself at `plan.end`; the pacing task is dropped then. An
+    // interrupted run drops them all where they are.
+    let interrupted = rt.block_on(local.run_until(async {
+        let all = async {
+            for h in handles {
+                h.await
+                    .map_err(|e| anyhow::anyhow!("a connection task failed: {e}"))??;
+            }
+            Ok::<_, anyhow::Error>(())
+        };
+        let stop = async {
+            while !INTERRUPTED.load(Ordering::Relaxed) {
+                tokio::time::sleep(WATCH).await;
+            }
+        };
+        tokio::select! {
+            done = all => done.map(|()| false),
+            () = stop => Ok(true),
         }
-        Ok::<_, anyhow::Error>(())
     }))?;
+    drop(local);
     let mut stats = Rc::try_unwrap(stats)
         .map_err(|_| anyhow::anyhow!("connection outlived its run"))?
         .into_inner();
+    if interrupted {
+        // What was sent and not yet answered when the run stopped.
+        let done = stats.ok + stats.non_2xx.values().sum::<u64>() + stats.errors.total() + stats.in_flight_at_end;
+        stats.in_flight_at_end += stats.sent.saturating_sub(done);
+    }
     let (used, wall) = (ThreadTime::now().since(cpu0), wall.elapsed().as_secs_f64().max(1e-9));
     stats.cpu_busy = used.running.as_secs_f64() / wall;
     stats.cpu_wanted = (used.running + used.waiting).as_secs_f64() / wall;
@@ -333,9 +428,10 @@ mod tests {
         let measure = |spin: bool| {
             std::thread::spawn(move || {
                 let (t0, wall) = (ThreadTime::now(), Instant::now());
+                // One long sleep: each wake-up may wait in the run queue of a busy machine.
                 while wall.elapsed() < Duration::from_millis(300) {
                     if !spin {
-                        std::thread::sleep(Duration::from_millis(10));
+                        std::thread::sleep(Duration::from_millis(300));
                     }
                 }
                 let used = ThreadTime::now().since(t0);

@@ -30,6 +30,18 @@ pub enum Malformed {
     Upgrade,
 }
 
+/// What was wrong, for people.
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Malformed::Head => "its status line or headers are not HTTP/1.x",
+            Malformed::Length => "its Content-Length is not a number, or two of them disagree",
+            Malformed::Chunk => "its chunked body is malformed",
+            Malformed::Upgrade => "it switched protocols (101), which a plain GET never asks for",
+        })
+    }
+}
+
 /// A whole response at the front of a buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {

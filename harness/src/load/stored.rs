@@ -48,9 +48,7 @@ pub mod v2 {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.as_bytes())
             .map_err(|e| serde::de::Error::custom(format!("a histogram is not base64: {e}")))?;
-        Deserializer::new()
-            .deserialize(&mut bytes.as_slice())
-            .map_err(|e| serde::de::Error::custom(format!("not an HdrHistogram V2 histogram: {e:?}")))
+        super::decode(&bytes).map_err(serde::de::Error::custom)
     }
 
     /// The same for an optional histogram.
@@ -73,6 +71,92 @@ pub mod v2 {
             Ok(Option::<Stored>::deserialize(d)?.map(|s| s.0))
         }
     }
+}
+
+/// Why a stored histogram was refused. A results file is shared between people, so its
+/// histograms are untrusted input: nothing in one may make the reader allocate more than a
+/// histogram of lbbench's own bounds takes.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("not an HdrHistogram V2 histogram: {0}")]
+    Format(&'static str),
+    #[error("its DEFLATE stream declares {declared} bytes but {left} follow")]
+    Truncated { declared: usize, left: usize },
+    #[error("it inflates past {0} bytes, more than a histogram of lbbench's bounds can hold")]
+    Bomb(usize),
+    #[error(
+        "its bounds ({low}..{high} at {digits} significant figures) are not lbbench's \
+         (1..{HIGHEST} at 2 or 3): not written by lbbench"
+    )]
+    Bounds { low: u64, high: u64, digits: u32 },
+    #[error("its payload declares {declared} bytes but {left} follow")]
+    Payload { declared: usize, left: usize },
+    #[error("its counts are malformed: {0}")]
+    Counts(String),
+}
+
+/// The highest latency every histogram of lbbench holds, in µs (60 s).
+pub const HIGHEST: u64 = 60_000_000;
+const V2_COOKIE: u32 = 0x1c84_9313;
+const V2_DEFLATE_COOKIE: u32 = 0x1c84_9314;
+/// The V2 header after its cookie: payload length, normalizing offset, significant figures,
+/// lowest and highest value, integer-to-double ratio.
+const HEADER: usize = 4 + 4 + 4 + 8 + 8 + 8;
+
+/// Decodes a V2 (optionally DEFLATE-compressed) histogram, refusing before any large allocation
+/// what lbbench cannot have written: a declared length the bytes do not hold, a stream that
+/// inflates past the largest histogram of lbbench's bounds, or other bounds.
+pub fn decode(bytes: &[u8]) -> Result<Histogram<u64>, Refused> {
+    use std::io::Read;
+    let word = |b: &[u8], at: usize| {
+        b.get(at..at + 4)
+            .map(|w| u32::from_be_bytes(w.try_into().expect("4 bytes")))
+    };
+    let inflated;
+    let plain: &[u8] = match word(bytes, 0) {
+        Some(V2_COOKIE) => bytes,
+        Some(V2_DEFLATE_COOKIE) => {
+            let declared = word(bytes, 4).ok_or(Refused::Format("no length after the cookie"))? as usize;
+            let stream = &bytes[8..];
+            if declared > stream.len() {
+                return Err(Refused::Truncated {
+                    declared,
+                    left: stream.len(),
+                });
+            }
+            // The largest encoding of lbbench's largest histogram: every count in 9 bytes.
+            let cap = 4 + HEADER + 9 * histogram().distinct_values();
+            let mut out = Vec::new();
+            flate2::read::ZlibDecoder::new(&stream[..declared])
+                .take(cap as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|_| Refused::Format("its DEFLATE stream is corrupt"))?;
+            if out.len() > cap {
+                return Err(Refused::Bomb(cap));
+            }
+            inflated = out;
+            &inflated
+        }
+        _ => return Err(Refused::Format("unknown cookie")),
+    };
+    if plain.len() < 4 + HEADER || word(plain, 0) != Some(V2_COOKIE) {
+        return Err(Refused::Format("no V2 header"));
+    }
+    let long = |at: usize| u64::from_be_bytes(plain[at..at + 8].try_into().expect("8 bytes"));
+    let declared = word(plain, 4).expect("checked length") as usize;
+    let digits = word(plain, 12).expect("checked length");
+    let (low, high) = (long(16), long(24));
+    if low != 1 || high != HIGHEST || !(2..=3).contains(&digits) {
+        return Err(Refused::Bounds { low, high, digits });
+    }
+    let left = plain.len() - 4 - HEADER;
+    if declared != left {
+        return Err(Refused::Payload { declared, left });
+    }
+    // Bounds and length checked: the deserializer allocates only what lbbench's bounds take.
+    Deserializer::new()
+        .deserialize(&mut &plain[..])
+        .map_err(|e| Refused::Counts(format!("{e:?}")))
 }
 
 /// Every histogram of one load run.
@@ -123,6 +207,62 @@ mod tests {
             assert_eq!(back.0.value_at_quantile(q), h.value_at_quantile(q));
         }
         assert!(serde_json::from_str::<Stored>("\"not base64!\"").is_err());
+    }
+
+    /// V2 (optionally DEFLATE) bytes: an inner header with these fields, then `payload`.
+    fn crafted(payload_len: u32, digits: u32, high: u64, payload: &[u8], deflate: bool) -> Vec<u8> {
+        use std::io::Write;
+        let mut inner = Vec::new();
+        for w in [V2_COOKIE, payload_len, 0, digits] {
+            inner.extend(w.to_be_bytes());
+        }
+        inner.extend(1u64.to_be_bytes());
+        inner.extend(high.to_be_bytes());
+        inner.extend(1f64.to_be_bytes());
+        inner.extend(payload);
+        if !deflate {
+            return inner;
+        }
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&inner).unwrap();
+        let stream = z.finish().unwrap();
+        let mut out = V2_DEFLATE_COOKIE.to_be_bytes().to_vec();
+        out.extend((stream.len() as u32).to_be_bytes());
+        out.extend(stream);
+        out
+    }
+
+    #[test]
+    fn what_lbbench_cannot_have_written_is_refused_before_it_is_allocated() {
+        // A payload length the bytes do not hold (the deserializer would allocate 4 GiB for it).
+        let e = decode(&crafted(u32::MAX, 3, HIGHEST, &[], true)).unwrap_err();
+        assert!(
+            matches!(e, Refused::Payload { declared, left: 0 } if declared == u32::MAX as usize),
+            "{e}"
+        );
+        // A stream that inflates past the largest histogram of lbbench's bounds.
+        let zeros = vec![0u8; 4 << 20];
+        let e = decode(&crafted(zeros.len() as u32, 3, HIGHEST, &zeros, true)).unwrap_err();
+        assert!(matches!(e, Refused::Bomb(_)), "{e}");
+        // Bounds of 2^62 at 5 figures: a counts array of hundreds of MB.
+        let e = decode(&crafted(0, 5, 1 << 62, &[], true)).unwrap_err();
+        assert!(matches!(e, Refused::Bounds { digits: 5, .. }), "{e}");
+        // A DEFLATE length past the bytes that follow.
+        let mut short = crafted(0, 3, HIGHEST, &[], true);
+        short.truncate(short.len() - 2);
+        assert!(matches!(decode(&short), Err(Refused::Truncated { .. })));
+        assert!(matches!(decode(b"\x1c\x84"), Err(Refused::Format(_))));
+        // What lbbench writes still reads, plain or compressed.
+        let mut h = histogram();
+        h.record(1234).unwrap();
+        let mut bytes = Vec::new();
+        V2DeflateSerializer::new().serialize(&h, &mut bytes).unwrap();
+        assert_eq!(decode(&bytes).unwrap(), h);
+        let mut plain = Vec::new();
+        hdrhistogram::serialization::V2Serializer::new()
+            .serialize(&h, &mut plain)
+            .unwrap();
+        assert_eq!(decode(&plain).unwrap(), h);
     }
 
     #[test]

@@ -146,6 +146,9 @@ pub struct LoadReport {
     /// The same figures interval by interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeline: Option<TimelineReport>,
+    /// Stopped early (Ctrl-C on `lbbench load`): the window is the part measured before it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 /// JSON object keys are strings; a map with number keys (statuses, CPUs) is written with them and

@@ -22,8 +22,15 @@ fn percentiles(p: &Percentiles) -> String {
 /// A wrk-like text report of one run against `url`.
 pub fn render(url: &str, r: &LoadReport) -> String {
     let mut out = format!(
-        "{:.1}s test @ {url}\n  {} threads and {} connections\n",
-        r.duration_s, r.threads, r.connections
+        "{:.1}s test @ {url}{}\n  {} threads and {} connections\n",
+        r.duration_s,
+        if r.interrupted {
+            " (interrupted: the part measured before Ctrl-C)"
+        } else {
+            ""
+        },
+        r.threads,
+        r.connections
     );
     match (r.target_rps, r.achieved_rps, &r.uncorrected_latency_us, &r.send_lag_us) {
         (Some(target), Some(achieved), Some(uncorrected), Some(lag)) => {

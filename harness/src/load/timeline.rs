@@ -37,6 +37,18 @@ impl Slot {
     }
 }
 
+/// At most this many intervals per run: a longer run gets longer intervals, so a thread's
+/// timeline never takes more than this many interval histograms (about 20 kB each), however long
+/// the run.
+pub const MAX_INTERVALS: usize = 600;
+
+/// The interval a run of `window` gets when `every` is asked for: `every`, or longer, so the
+/// window holds at most [`MAX_INTERVALS`] of them (whole milliseconds).
+pub fn interval_for(every: Duration, window: Duration) -> Duration {
+    let least = window.as_millis().div_ceil(MAX_INTERVALS as u128);
+    every.max(Duration::from_millis(least.min(u64::MAX as u128) as u64))
+}
+
 /// One thread's timeline. A load host sends it whole, interval histograms included, so interval
 /// percentiles merge exactly across hosts; the start is an instant of that host's clock only.
 #[derive(Clone, Serialize, Deserialize)]
@@ -44,25 +56,33 @@ pub struct Timeline {
     #[serde(skip, default = "Instant::now")]
     start: Instant,
     every: Duration,
+    /// How many intervals the window has; `slots` grows to it only as intervals fill.
+    intervals: usize,
     slots: Vec<Slot>,
 }
 
 impl Timeline {
-    /// Intervals of `every` from `start` (the window's opening) for `window`.
+    /// Intervals of `every` (or longer: [`interval_for`]) from `start` (the window's opening)
+    /// for `window`. Nothing is allocated until an interval gets its first figure.
     pub fn new(start: Instant, every: Duration, window: Duration) -> Timeline {
-        let n = window.as_nanos().div_ceil(every.as_nanos().max(1)).max(1) as usize;
+        let every = interval_for(every, window);
+        let intervals = window.as_nanos().div_ceil(every.as_nanos().max(1)).max(1) as usize;
         Timeline {
             start,
             every,
-            slots: vec![Slot::new(); n],
+            intervals,
+            slots: Vec::new(),
         }
     }
 
     /// The interval `at` falls in; the window's last instant belongs to its last interval.
     fn slot(&mut self, at: Instant) -> Option<&mut Slot> {
         let i = (at.checked_duration_since(self.start)?.as_nanos() / self.every.as_nanos().max(1)) as usize;
-        let last = self.slots.len() - 1;
-        self.slots.get_mut(i.min(last))
+        let i = i.min(self.intervals - 1);
+        if self.slots.len() <= i {
+            self.slots.resize_with(i + 1, Slot::new);
+        }
+        self.slots.get_mut(i)
     }
 
     pub fn response(&mut self, at: Instant, status: u16, worker: Option<&[u8]>, latency_us: u64) {
@@ -116,6 +136,7 @@ pub fn merge(parts: Vec<Timeline>) -> Option<TimelineReport> {
     let first = parts.next()?;
     let every = first.every;
     let mut slots = first.slots;
+    slots.resize_with(first.intervals.min(MAX_INTERVALS), Slot::new);
     for t in parts {
         for (mine, theirs) in slots.iter_mut().zip(t.slots) {
             mine.ok += theirs.ok;
@@ -176,6 +197,26 @@ pub fn merge(parts: Vec<Timeline>) -> Option<TimelineReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_window_gets_longer_intervals_and_allocates_as_they_fill() {
+        let (s, ms) = (Duration::from_secs, Duration::from_millis);
+        assert_eq!(interval_for(s(1), s(60)), s(1));
+        assert_eq!(interval_for(ms(100), s(24 * 3600)), s(144), "24 h in 600 intervals");
+        let start = Instant::now();
+        let mut t = Timeline::new(start, s(1), s(24 * 3600));
+        assert_eq!(
+            (t.intervals, t.slots.len()),
+            (MAX_INTERVALS, 0),
+            "nothing allocated up front"
+        );
+        t.response(start + s(10), 200, None, 5);
+        assert_eq!(t.slots.len(), 1, "only the interval that has a figure");
+        t.response(start + s(24 * 3600), 200, None, 5);
+        assert_eq!(t.slots.len(), MAX_INTERVALS, "never more than the bound");
+        let r = merge(vec![t, Timeline::new(start, s(1), s(24 * 3600))]).unwrap();
+        assert_eq!((r.interval_ms, r.ok.len(), r.ok[0], r.ok[599]), (144_000, 600, 1, 1));
+    }
 
     #[test]
     fn intervals_are_filled_and_merged() {

@@ -37,16 +37,18 @@ pub struct Fleet {
     address: IpAddr,
     /// The server host's strategies, repository and binaries.
     layout: (PathBuf, Layout),
-    dir: PathBuf,
+    /// The ssh control sockets, held to be removed last, after the sessions.
+    _dir: crate::runner::RunDir,
 }
 
 impl Fleet {
     /// Opens a session to every host and checks each runs this lbbench (same version and
     /// commit), before any load. Returns a line per host.
     pub fn connect(hosts: &HostsConfig, servers: PathBuf, layout: &Layout) -> Result<(Fleet, Vec<String>)> {
-        let dir = crate::runner::tempdir("ssh")?;
+        // Removed on any early return too: a failed connection leaves nothing in /tmp.
+        let dir = crate::runner::RunDir::new("ssh")?;
         let config = hosts.ssh_config.as_deref();
-        let open = |k: usize, h: &Host| Session::open(&h.ssh, config, &dir, k);
+        let open = |k: usize, h: &Host| Session::open(&h.ssh, config, &dir.0, k);
         let server = open(0, &hosts.server)?;
         let load = hosts
             .load
@@ -95,7 +97,7 @@ impl Fleet {
             load,
             address,
             layout: (remote_servers, Layout { root, bin }),
-            dir,
+            _dir: dir,
         };
         Ok((fleet, lines))
     }
@@ -155,12 +157,6 @@ impl Fleet {
             "" => e,
             tail => anyhow!("{e:#}\nthe strategy's last output on the server host:\n{tail}"),
         })
-    }
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -287,6 +283,7 @@ impl Driver<'_> {
         let all = Parts {
             threads,
             client_cpus_busy: Default::default(),
+            interrupted_after_s: None,
         };
         let load = all.merge(opts);
         let cpu = cpu::account(&start, &end, opts.duration.as_secs_f64(), load.ok, &self.server_cpus);

@@ -4,39 +4,18 @@
 //! other, at least two runs each). With one run per cell there is no spread, so nothing is called.
 
 use super::verdict::Metric;
-use super::{Point, Results, SCHEMA};
+use super::{Point, Results};
 use crate::config::Workload;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::Path;
 
 /// What is compared, in the table's order.
 pub const METRICS: [Metric; 3] = [Metric::Throughput, Metric::P99, Metric::CpuPerRequest];
 
-#[derive(Debug, thiserror::Error)]
-pub enum CompareError {
-    #[error(
-        "{path} has results schema {found}; lbbench compare reads schema {SCHEMA}, which this lbbench \
-         writes: re-run that sweep with this lbbench (make bench CONFIG=...), or compare it with the \
-         lbbench of the commit that wrote it"
-    )]
-    Schema { path: String, found: u64 },
-}
-
-/// Reads a results file of this lbbench's schema, refusing any other.
+/// Reads a results file of this lbbench's schema, refusing any other: both sides of a
+/// comparison must have been measured the same way.
 pub fn read(path: &Path) -> Result<Results> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not an lbbench results file", path.display()))?;
-    // Files from before the schema was recorded are version 1.
-    let found = value.get("schema").and_then(|s| s.as_u64()).unwrap_or(1);
-    if found != u64::from(SCHEMA) {
-        return Err(CompareError::Schema {
-            path: path.display().to_string(),
-            found,
-        }
-        .into());
-    }
-    serde_json::from_value(value).with_context(|| format!("{} is not an lbbench results file", path.display()))
+    super::json::read(path, super::json::Accept::Current)
 }
 
 /// How NEW fared against BASE in one metric.

@@ -47,6 +47,8 @@ pub struct Results {
     pub config: Config,
     pub skipped: Vec<Skipped>,
     pub failures: Vec<Failure>,
+    /// Read one by one (see [`json::parse`]), so a bad cell is named.
+    #[serde(default)]
     pub cells: Vec<CellResult>,
 }
 
@@ -121,6 +123,22 @@ pub fn write(results: &Results, dir: &Path, formats: &[&dyn Exporter]) -> Result
         }
     }
     Ok(written)
+}
+
+/// Checks that files can be written into `dir` (creating it), before a sweep spends time on
+/// cells whose results would be lost.
+pub fn writable(dir: &Path) -> Result<()> {
+    let fix = || {
+        format!(
+            "results cannot be written to {}: give another --out (or output.dir)",
+            dir.display()
+        )
+    };
+    std::fs::create_dir_all(dir).with_context(fix)?;
+    let probe = dir.join(".lbbench-write-test");
+    std::fs::write(&probe, b"").with_context(fix)?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
 }
 
 /// Writes `results` in every format; returns the files written.

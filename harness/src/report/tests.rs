@@ -102,7 +102,7 @@ fn json_has_the_documented_shape_and_round_trips() {
     assert_eq!(cell["placement"]["client"][0]["cpu"], 1, "{cell}");
     assert_eq!(cell["placement"]["server"][0]["node"], 0, "{cell}");
     // Exactly, floats included (serde_json's float_roundtrip).
-    assert_eq!(json::read(&files[0]).unwrap(), r);
+    assert_eq!(json::read(&files[0], json::Accept::Current).unwrap(), r);
 }
 
 #[test]
@@ -116,7 +116,7 @@ fn results_from_before_the_topology_still_load() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.json");
     std::fs::write(&path, v.to_string()).unwrap();
-    let old = json::read(&path).unwrap();
+    let old = json::read(&path, json::Accept::CurrentOrOlder).unwrap();
     assert_eq!(old.topology, None);
     assert!(old.cells[0].placement.server.is_empty());
     assert!(markdown::render(&old).starts_with("# lbbench results"));
@@ -266,4 +266,26 @@ fn the_time_spent_adds_up_to_the_wall_time() {
         "2 runs in 0.5 min: starting 1 s (3 %), closed loop 12 s (40 %), open loop 5 s (17 %), \
          stopping 2 s (7 %), other 10 s (33 %)\n"
     );
+}
+
+#[test]
+fn a_cell_that_cannot_be_read_is_named_with_the_reason() {
+    let r = fixture::results();
+    let mut v = serde_json::to_value(&r).unwrap();
+    v["cells"][1]["histograms"]["latency"] = "HISSAAAAAA==".into();
+    let e = json::parse(v.to_string().as_bytes(), "x.json", json::Accept::Current).unwrap_err();
+    let label = format!(
+        "{} cores={} {}",
+        r.cells[1].strategy,
+        r.cells[1].cores,
+        r.cells[1].workload.name()
+    );
+    let text = e.to_string();
+    assert!(
+        matches!(&e, json::ReadError::Cell { index: 1, .. }) && text.contains(&label) && text.contains("HdrHistogram"),
+        "{text}"
+    );
+    let future = serde_json::json!({ "schema": 99, "cells": [] });
+    let e = json::parse(future.to_string().as_bytes(), "x.json", json::Accept::CurrentOrOlder).unwrap_err();
+    assert!(matches!(e, json::ReadError::Schema { found: 99, .. }), "{e}");
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::report::{fixture, json, write};
+use crate::report::{fixture, json, write, SCHEMA};
 
 #[test]
 fn a_run_compared_with_itself_is_within_noise_everywhere() {

@@ -145,6 +145,11 @@ fn upstream_head(req: &Request<'_>, headers: &[httparse::Header<'_>], out: &mut 
     out.push(b' ');
     out.extend_from_slice(req.path.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
+    // HTTP/1.1 requires a Host (RFC 9112 §3.2), which an HTTP/1.0 client may not have sent: a
+    // proxy that upgrades the request supplies one.
+    if !headers.iter().any(|h| h.name.eq_ignore_ascii_case("host")) {
+        out.extend_from_slice(b"Host: upstream\r\n");
+    }
     for h in headers {
         let hop = ["connection", "keep-alive", "proxy-connection"]
             .iter()
