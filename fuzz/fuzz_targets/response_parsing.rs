@@ -1,4 +1,4 @@
-//! Arbitrary bytes through the load generator's response parser (harness/src/load/response.rs).
+//! Arbitrary bytes through the load generator's response parser (crates/loadgen/src/response.rs).
 //! It may not panic or loop, a response it finds must lie inside the buffer, and a response found
 //! in the first bytes must be the one found once more bytes (or the server's close) arrive.
 //!
@@ -6,7 +6,7 @@
 //! buffer is cut for the prefix check, the rest is what the server sent.
 #![no_main]
 
-use lbbench::load::response::{parse, Response};
+use loadgen::response::{parse, Response};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

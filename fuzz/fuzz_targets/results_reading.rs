@@ -4,7 +4,7 @@
 //! results it accepts must write out and read back as the same results.
 #![no_main]
 
-use lbbench::report::json::{parse, Accept};
+use model::read::{parse, Accept};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -172,7 +172,8 @@ mod tests {
             .build()
             .unwrap();
         rt.block_on(async {
-            let std = crate::worker::bind("127.0.0.1:0".parse().unwrap(), false).unwrap();
+            let std = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            std.set_nonblocking(true).unwrap();
             let listener = tokio::net::TcpListener::from_std(std).unwrap();
             let fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
             let before = watched(fd);

@@ -48,6 +48,16 @@ pub fn pin(cpus: &[usize]) -> Result<()> {
         .with_context(|| format!("cannot pin to CPUs {cpus:?}: are they online and allowed?"))
 }
 
+/// The CPUs this process may run on, ascending.
+pub fn allowed() -> Vec<usize> {
+    match nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) {
+        Ok(set) => (0..nix::sched::CpuSet::count())
+            .filter(|&c| set.is_set(c).unwrap_or(false))
+            .collect(),
+        Err(_) => (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

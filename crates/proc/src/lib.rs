@@ -5,6 +5,7 @@
 
 pub mod child;
 pub mod cpus;
+pub mod cpustat;
 pub mod fdpass;
 pub mod pidns;
 pub mod ports;

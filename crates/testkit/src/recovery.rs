@@ -1,8 +1,8 @@
 //! What a Rust master does when a worker dies or it is told to reload: the checks every strategy
 //! binary passes (through `strategy_contract!`).
 
+use crate::procs::{descendants, gone, wait_for};
 use crate::running::Running;
-use crate::{descendants, gone, wait_for};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

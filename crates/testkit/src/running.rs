@@ -1,6 +1,7 @@
 //! A strategy binary started for real, and the contract every strategy keeps.
 
-use crate::{children_of, get_close, gone, wait_for, worker_of};
+use crate::http::{get_close, worker_of};
+use crate::procs::{children_of, gone, wait_for};
 use nix::unistd::Pid;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -105,33 +106,6 @@ pub fn await_children(pid: u32, n: usize) -> Vec<u32> {
         kids.len() >= n
     });
     kids
-}
-
-/// The tests every strategy binary passes: `strategy_contract!(BIN, extra args, child processes)`
-/// in its `tests/`.
-#[macro_export]
-macro_rules! strategy_contract {
-    ($bin:expr, $extra:expr, $children:expr) => {
-        #[test]
-        fn two_workers_both_answer_and_stop_on_sigterm() {
-            $crate::running::check_two_workers_answer_and_stop($bin, $extra, $children);
-        }
-
-        #[test]
-        fn workers_die_with_a_sigkilled_master() {
-            $crate::running::check_workers_die_with_master($bin, $extra);
-        }
-
-        #[test]
-        fn a_dead_worker_is_replaced() {
-            $crate::recovery::check_dead_worker_is_replaced($bin, $extra);
-        }
-
-        #[test]
-        fn sighup_replaces_every_worker_while_keep_alive_clients_get_200s() {
-            $crate::recovery::check_reload_replaces_every_worker($bin, $extra);
-        }
-    };
 }
 
 /// A strategy's contract: with 2 workers, both answer; SIGTERM stops the master and its

@@ -1,6 +1,6 @@
 //! Connection balancing: the next upstream gets the whole client connection; bytes are copied.
 
-use crate::{Upstreams, BAD_GATEWAY, UPSTREAM_TIMEOUT};
+use crate::upstream::{Upstreams, BAD_GATEWAY, UPSTREAM_TIMEOUT};
 use std::rc::Rc;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;

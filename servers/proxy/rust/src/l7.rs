@@ -1,7 +1,7 @@
 //! Request balancing: each request goes to the next upstream over a pooled keep-alive connection;
 //! responses come back in request order, `X-Worker` untouched.
 
-use crate::{Upstreams, BAD_GATEWAY, UPSTREAM_TIMEOUT};
+use crate::upstream::{Upstreams, BAD_GATEWAY, UPSTREAM_TIMEOUT};
 use http1::reader::MAX_BUF;
 use http1::{response_head, Frame, Persistence, Reader, Request, Responses};
 use std::cell::RefCell;
@@ -21,7 +21,7 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(upstreams: Rc<Upstreams>) -> Pool {
-        let n = upstreams.addrs.len();
+        let n = upstreams.len();
         Pool {
             upstreams,
             idle: RefCell::new((0..n).map(|_| Vec::new()).collect()),

@@ -5,6 +5,7 @@
 
 mod l4;
 mod l7;
+mod upstream;
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
@@ -12,11 +13,9 @@ use hello::backends::Backends;
 use hello::{worker, StrategyArgs};
 use lbproc::supervise::{supervise, Master};
 use nix::unistd::Pid;
-use std::cell::Cell;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 
 #[derive(Parser, Debug)]
@@ -39,44 +38,6 @@ enum Mode {
     L7,
     /// Balance connections; copy bytes.
     L4,
-}
-
-/// Gives up on an upstream exchange after this long: the client gets a 502, never a hang.
-pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub const BAD_GATEWAY: &[u8] =
-    b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nBad Gateway";
-
-/// The upstreams of one proxy process, picked in turn; failures counted and reported at exit.
-pub struct Upstreams {
-    addrs: Vec<SocketAddr>,
-    next: Cell<usize>,
-    failures: Cell<u64>,
-}
-
-impl Upstreams {
-    /// The index of the next upstream in round-robin order.
-    pub fn pick(&self) -> usize {
-        let i = self.next.get();
-        self.next.set((i + 1) % self.addrs.len());
-        i
-    }
-
-    pub fn addr(&self, i: usize) -> SocketAddr {
-        self.addrs[i]
-    }
-
-    pub fn failed(&self) {
-        let n = self.failures.get() + 1;
-        self.failures.set(n);
-        // Power-of-two reports keep a dead upstream from flooding the log.
-        if n.is_power_of_two() {
-            eprintln!(
-                "proxy {}: {n} upstream failure(s) answered with 502",
-                std::process::id()
-            );
-        }
-    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -133,11 +94,7 @@ impl Master for Proxy {
 
 /// One proxy process: accept forever, one local task per client connection.
 fn serve(listener: std::net::TcpListener, addrs: Vec<SocketAddr>, mode: Mode, timeouts: http1::Timeouts) -> Result<()> {
-    let upstreams = Rc::new(Upstreams {
-        addrs,
-        next: Cell::new(0),
-        failures: Cell::new(0),
-    });
+    let upstreams = Rc::new(upstream::Upstreams::new(addrs));
     let local = tokio::task::LocalSet::new();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let pool = Rc::new(l7::Pool::new(upstreams.clone()));

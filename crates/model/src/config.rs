@@ -1,0 +1,468 @@
+//! The benchmark profile (`configs/*.toml`): what to sweep and how hard to push.
+
+use crate::fault::FaultConfig;
+use crate::hosts::HostsConfig;
+use crate::limits::{MAX_RUN, MIN_INTERVAL};
+use crate::network::NetworkConfig;
+use crate::slo::SloConfig;
+use crate::workload::{self, Workload, WorkloadSpec};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub sweep: SweepConfig,
+    #[serde(default)]
+    pub load: LoadConfig,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub output: OutputConfig,
+    /// Workloads beyond the built-in `keepalive` and `close`, by name.
+    #[serde(default)]
+    pub workloads: BTreeMap<String, WorkloadSpec>,
+    /// Capacity under a latency objective (off unless `slo.p99` is set).
+    #[serde(default)]
+    pub slo: SloConfig,
+    /// A fault injected into every cell's closed-loop run (none unless set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<FaultConfig>,
+    /// How the client reaches the server on one machine (loopback, or a veth link).
+    #[serde(default)]
+    pub network: NetworkConfig,
+    /// Server and load on other machines, over ssh; none: everything here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<HostsConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SweepConfig {
+    /// Strategy names to run; empty means every discovered strategy.
+    pub strategies: Vec<String>,
+    /// Server-side CPU budgets to measure.
+    pub cores: Vec<usize>,
+    pub workloads: Vec<Workload>,
+    /// Worker processes per server core.
+    pub workers_per_core: usize,
+    /// Measurements per cell; plots and tables use the median.
+    pub repeats: usize,
+    /// Which hardware threads of each server core the server gets.
+    pub smt: Smt,
+}
+
+/// A server budget of N cores is N physical cores; this says which of their hardware threads it uses.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Smt {
+    /// One thread per core, its SMT siblings left idle: each server CPU has a whole core.
+    #[default]
+    OneThread,
+    /// Every hardware thread of each core.
+    AllThreads,
+}
+
+crate::names::display_as_serde!(Smt);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoadConfig {
+    /// Concurrent connections (closed loop: one request in flight each).
+    pub connections: usize,
+    #[serde(with = "humantime_serde")]
+    pub duration: Duration,
+    /// Load before the measured window, not recorded.
+    #[serde(with = "humantime_serde")]
+    pub warmup: Duration,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Client threads; 0 means one per client CPU.
+    pub client_threads: usize,
+    /// Latency under load: after the closed-loop run, drive the same server in open loop at these
+    /// fractions of its closed-loop maximum (first repeat only). Empty: off.
+    pub open_loop: Vec<f64>,
+    /// Measured window of each open-loop step.
+    #[serde(with = "humantime_serde")]
+    pub open_loop_duration: Duration,
+    /// Load before each open-loop step's window (the server is already warm from the closed loop).
+    #[serde(with = "humantime_serde")]
+    pub open_loop_warmup: Duration,
+    /// Length of the intervals of each run's timeline (figures per interval of the window).
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    #[serde(with = "humantime_serde")]
+    pub ready_timeout: Duration,
+    /// Time between SIGTERM and SIGKILL when stopping a strategy.
+    #[serde(with = "humantime_serde")]
+    pub stop_grace: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    pub dir: std::path::PathBuf,
+}
+
+impl LoadConfig {
+    /// The client threads for `client_cpus` CPUs: `client_threads`, or one per CPU when 0.
+    pub fn threads(&self, client_cpus: usize) -> usize {
+        client_threads(self.client_threads, client_cpus)
+    }
+}
+
+/// Client threads asked for (0: one per client CPU), on `cpus` CPUs: at least one.
+pub fn client_threads(asked: usize, cpus: usize) -> usize {
+    match asked {
+        0 => cpus.max(1),
+        n => n,
+    }
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        SweepConfig {
+            strategies: Vec::new(),
+            cores: vec![1, 2],
+            workloads: vec!["keepalive".into(), "close".into()],
+            workers_per_core: 1,
+            repeats: 1,
+            smt: Smt::OneThread,
+        }
+    }
+}
+
+impl Default for LoadConfig {
+    fn default() -> Self {
+        LoadConfig {
+            connections: 64,
+            duration: Duration::from_secs(10),
+            warmup: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(5),
+            client_threads: 0,
+            open_loop: Vec::new(),
+            open_loop_duration: Duration::from_secs(3),
+            open_loop_warmup: Duration::from_millis(300),
+            interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            ready_timeout: Duration::from_secs(10),
+            stop_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig { dir: "results".into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid config {path}:\n{message}")]
+    Parse { path: String, message: String },
+    #[error("invalid config {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl Config {
+    /// What workload `name` asks for: defined in the profile, or built in.
+    pub fn workload(&self, name: &Workload) -> Option<WorkloadSpec> {
+        workload::resolve(name.name(), &self.workloads)
+    }
+
+    /// Parses and checks a profile; `path` only names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        // toml's message carries the line, the column, a caret under the culprit and the allowed keys.
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: with_suggestion(&e.to_string()),
+        })?;
+        config.check().map_err(|message| ConfigError::Invalid {
+            path: path.into(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let s = &self.sweep;
+        if s.cores.is_empty() || s.cores.contains(&0) {
+            return Err("sweep.cores must list core counts of at least 1, e.g. cores = [1, 2]".into());
+        }
+        if s.workloads.is_empty() {
+            return Err("sweep.workloads must not be empty: use \"keepalive\" and/or \"close\"".into());
+        }
+        for name in &s.workloads {
+            if self.workload(name).is_none() {
+                let mut known = vec!["keepalive".to_string(), "close".to_string()];
+                known.extend(self.workloads.keys().cloned());
+                return Err(format!(
+                    "sweep.workloads: unknown workload {:?}; known: {} (define more as [workloads.<name>])",
+                    name.name(),
+                    known.join(", ")
+                ));
+            }
+        }
+        for (name, spec) in &self.workloads {
+            spec.check(name)?;
+        }
+        self.slo.check()?;
+        self.network.check()?;
+        if let Some(hosts) = &self.hosts {
+            hosts.check(self.load.connections)?;
+            if self.network != NetworkConfig::default() {
+                return Err("[network] models a link on one machine; with [hosts] the load crosses a real one: remove one of them".into());
+            }
+            if self.fault.is_some() {
+                return Err(
+                    "[fault] signals the strategy's workers from this machine, and with [hosts] they run on \
+                            the server host: remove one of them (faults across hosts are not supported yet)"
+                        .into(),
+                );
+            }
+        }
+        if s.repeats == 0 || s.workers_per_core == 0 {
+            return Err("sweep.repeats and sweep.workers_per_core must be at least 1".into());
+        }
+        if self.load.connections == 0 {
+            return Err("load.connections must be at least 1".into());
+        }
+        if self.load.open_loop.iter().any(|f| !(*f > 0.0 && *f <= 2.0)) {
+            return Err("load.open_loop takes fractions of the closed-loop maximum in (0, 2], e.g. [0.5, 0.9]".into());
+        }
+        self.check_durations()?;
+        if let Some(f) = &self.fault {
+            let fewest = s.cores.iter().min().copied().unwrap_or(1) * s.workers_per_core;
+            f.check(self.load.duration, self.load.interval, fewest)?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Every duration of the profile within what a run can do: a window, a warm-up or a timeout
+    /// of zero measures nothing, and one of years would overflow the clock or never end.
+    fn check_durations(&self) -> Result<(), String> {
+        let (l, s, o) = (&self.load, &self.server, &self.slo);
+        // (key, value, whether zero is refused)
+        let durations = [
+            ("load.duration", l.duration, true),
+            ("load.request_timeout", l.request_timeout, true),
+            ("load.open_loop_duration", l.open_loop_duration, true),
+            ("server.ready_timeout", s.ready_timeout, true),
+            ("slo.step", o.step, true),
+            ("load.warmup", l.warmup, false),
+            ("load.open_loop_warmup", l.open_loop_warmup, false),
+            ("load.interval", l.interval, false),
+            ("server.stop_grace", s.stop_grace, false),
+            ("slo.warmup", o.warmup, false),
+        ];
+        for (key, d, positive) in durations {
+            if positive && d.is_zero() {
+                return Err(format!("{key} must be positive, e.g. \"10s\""));
+            }
+            if d > MAX_DURATION {
+                return Err(format!(
+                    "{key} = {} is longer than lbbench allows ({}): give a shorter one",
+                    humantime::format_duration(d),
+                    humantime::format_duration(MAX_DURATION)
+                ));
+            }
+        }
+        if l.interval < MIN_INTERVAL {
+            return Err(format!(
+                "load.interval must be at least {MIN_INTERVAL:?} (the timeline's resolution)"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The longest any duration of a profile may be (a window, a warm-up, a timeout).
+pub const MAX_DURATION: Duration = MAX_RUN;
+
+/// toml's message for an unknown key lists the allowed ones; this adds the nearest of them when
+/// the unknown key looks like a typo of it.
+pub fn with_suggestion(message: &str) -> String {
+    let Some(rest) = message.split("unknown field `").nth(1) else {
+        return message.to_string();
+    };
+    let Some((unknown, allowed)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let nearest = allowed
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|k| (edit_distance(unknown, k), k))
+        .min();
+    match nearest {
+        Some((d, k)) if d <= 2.max(unknown.len() / 3) => format!("{}\ndid you mean `{k}`?", message.trim_end()),
+        _ => message.to_string(),
+    }
+}
+
+/// Levenshtein distance, for typo suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_profiles_parse() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            if entry.path().extension().is_some_and(|e| e == "toml") {
+                let text = std::fs::read_to_string(entry.path()).unwrap();
+                Config::parse(&text, &entry.path().display().to_string())
+                    .unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
+                n += 1;
+            }
+        }
+        assert!(n >= 5, "every profile under configs/ is read");
+    }
+
+    #[test]
+    fn a_fault_across_hosts_is_refused_saying_why() {
+        let hosts = "[hosts]\nserver = \"srv\"\nload = [\"gen1\"]\n";
+        Config::parse(hosts, "x.toml").unwrap();
+        let err = Config::parse(&format!("{hosts}[fault]\nkind = \"kill\"\nat = \"1s\"\n"), "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[fault]") && err.contains("remove one of them"), "{err}");
+    }
+
+    #[test]
+    fn a_typo_names_file_line_and_the_allowed_keys() {
+        let err = Config::parse("[load]\nconections = 8\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("x.toml"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("conections") && err.contains("`connections`"), "{err}");
+        assert!(err.contains("did you mean `connections`?"), "{err}");
+        let far = Config::parse("[load]\nbananas = 8\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(far.contains("`duration`") && !far.contains("did you mean"), "{far}");
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_line_and_expected_type() {
+        let err = Config::parse("[sweep]\ncores = \"two\"\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2") && err.contains("expected a sequence"), "{err}");
+        let err = Config::parse("[sweep]\nworkloads = [\"open\"]\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown workload \"open\"") && err.contains("keepalive, close"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn named_workloads_are_defined_checked_and_resolved() {
+        let text = "[sweep]\nworkloads = [\"keepalive\", \"slow\"]\n[workloads.slow]\nconnection = \"close\"\nblock = \"bimodal:0.01:20ms\"\n";
+        let c = Config::parse(text, "x.toml").unwrap();
+        let slow = c.workload(&"slow".into()).unwrap();
+        assert_eq!(slow.path(), "/?block=bimodal:0.01:20ms");
+        assert!(!slow.keepalive());
+        assert!(c.workload(&"keepalive".into()).unwrap().keepalive());
+        let bad = text.replace("20ms", "20 ms");
+        let err = Config::parse(&bad, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("workloads.slow.block"), "{err}");
+        let typo = "[workloads.slow]\nconection = \"close\"\n";
+        let err = Config::parse(typo, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("did you mean `connection`?"), "{err}");
+    }
+
+    #[test]
+    fn semantic_checks() {
+        let err = Config::parse("[sweep]\ncores = []\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sweep.cores"), "{err}");
+        let c = Config::parse("[load]\nduration = \"3s\"\n", "x.toml").unwrap();
+        assert_eq!(c.load.duration, Duration::from_secs(3));
+        assert_eq!(c.sweep, SweepConfig::default());
+    }
+
+    #[test]
+    fn durations_no_run_can_honour_are_refused_naming_the_key() {
+        let err = |text: &str| Config::parse(text, "x.toml").unwrap_err().to_string();
+        assert!(err("[load]\nrequest_timeout = \"0s\"\n").contains("load.request_timeout must be positive"));
+        assert!(err("[server]\nready_timeout = \"0s\"\n").contains("server.ready_timeout must be positive"));
+        let long = err("[load]\nduration = \"100000000000h\"\n");
+        assert!(
+            long.contains("load.duration = ") && long.contains("longer than lbbench allows"),
+            "{long}"
+        );
+        assert!(err("[load]\ninterval = \"1ms\"\n").contains("load.interval must be at least"));
+        Config::parse("[load]\nwarmup = \"0s\"\n[server]\nstop_grace = \"0s\"\n", "x.toml").unwrap();
+    }
+
+    #[test]
+    fn smt_takes_one_thread_or_all_threads() {
+        assert_eq!(SweepConfig::default().smt, Smt::OneThread);
+        let c = Config::parse("[sweep]\nsmt = \"all-threads\"\n", "x.toml").unwrap();
+        assert_eq!(c.sweep.smt, Smt::AllThreads);
+        let err = Config::parse("[sweep]\nsmt = \"both\"\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("`one-thread`") && err.contains("`all-threads`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn hosts_are_strings_or_tables_and_checked() {
+        let text = "[hosts]\nserver = \"root@srv\"\nload = [\"gen1\", { ssh = \"gen2\", cpus = \"1-2\", lbbench = \"/opt/lbbench\" }]\n";
+        let c = Config::parse(text, "x.toml").unwrap();
+        let h = c.hosts.unwrap();
+        assert_eq!(h.server.ssh, "root@srv");
+        assert_eq!(h.load[0].ssh, "gen1");
+        assert_eq!(h.load[1].cpus.as_deref(), Some("1-2"));
+        assert_eq!(h.load[1].lbbench.as_deref(), Some(std::path::Path::new("/opt/lbbench")));
+        let typo = text.replace("cpus =", "cpu =");
+        let err = Config::parse(&typo, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("unknown field `cpu`"), "{err}");
+        let none = "[hosts]\nserver = \"srv\"\nload = []\n";
+        let err = Config::parse(none, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("at least one load host"), "{err}");
+        let repo = "[hosts]\nserver = \"srv\"\nload = [{ ssh = \"g\", repo = \"/r\" }]\n";
+        let err = Config::parse(repo, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("server host only"), "{err}");
+    }
+}

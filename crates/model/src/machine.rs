@@ -1,0 +1,56 @@
+//! Where the numbers came from: the machine, and how its cells were isolated.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Machine {
+    pub kernel: String,
+    pub cpu_model: String,
+    /// CPUs this process may run on.
+    pub cpus: usize,
+}
+
+/// How cells are isolated here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "reason")]
+pub enum Isolation {
+    /// As root: fresh network and PID namespaces.
+    Root,
+    /// Without root: the same, owned by an unprivileged user namespace of the cell's own.
+    UserNamespace,
+    /// Neither could be made (the reason): cells run on the host's loopback.
+    None(String),
+}
+
+impl Isolation {
+    /// Whether cells get private namespaces.
+    pub fn private(&self) -> bool {
+        !matches!(self, Isolation::None(_))
+    }
+
+    /// Ok when cells get private namespaces, else why not (for `Strategy::unavailable`).
+    pub fn available(&self) -> Result<(), &str> {
+        match self {
+            Isolation::None(why) => Err(why),
+            _ => Ok(()),
+        }
+    }
+
+    /// For people.
+    pub fn describe(&self) -> String {
+        match self {
+            Isolation::Root => "private network and PID namespaces (root)".into(),
+            Isolation::UserNamespace => {
+                "private network and PID namespaces inside an unprivileged user namespace".into()
+            }
+            Isolation::None(why) => format!("none: cells run on the host's loopback ({why})"),
+        }
+    }
+}
+
+impl Default for Isolation {
+    /// Results written before isolation was recorded: `isolated` says which of the two it was.
+    fn default() -> Self {
+        Isolation::None("not recorded".into())
+    }
+}

@@ -1,0 +1,36 @@
+//! `lbbench list`: every strategy found, whether it can run here, and what it does about faults.
+
+use super::discover;
+use crate::cli::ServersArgs;
+use anyhow::Result;
+use harness::sandbox;
+
+pub fn list(args: ServersArgs) -> Result<()> {
+    let (all, layout) = discover(&args)?;
+    let isolation = sandbox::isolation();
+    let width = all.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for s in &all {
+        let status = match (
+            s.unavailable(isolation.available()),
+            s.missing_program(&layout),
+            &s.build,
+        ) {
+            (Some(why), _, _) => format!("unavailable: {why}"),
+            (None, None, _) => "available".to_string(),
+            (None, Some(program), Some(build)) => {
+                format!("available once built: {program} does not exist yet (`lbbench run` builds it: {build})")
+            }
+            (None, Some(program), None) => format!("unavailable: its start program {program} is not there"),
+        };
+        println!("{:<width$}  {}\n{:<width$}  {}", s.name, s.description, "", status);
+        println!("{:<width$}  {}", "", harness::fault::recovery(s));
+        if let Some(w) = s.warmup {
+            println!(
+                "{:<width$}  warms up for at least {}",
+                "",
+                humantime::format_duration(w)
+            );
+        }
+    }
+    Ok(())
+}
