@@ -7,7 +7,7 @@ use model::slo::{Capacity, Probe, SloConfig};
 
 /// What one open-loop run at a probed rate measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Measured {
+pub struct Probed {
     pub p99_us: u64,
     pub failed_share: f64,
     pub rate_reached: bool,
@@ -20,7 +20,7 @@ pub fn search(
     slo: &SloConfig,
     target_p99_us: u64,
     closed_rps: f64,
-    mut probe: impl FnMut(f64) -> anyhow::Result<Measured>,
+    mut probe: impl FnMut(f64) -> anyhow::Result<Probed>,
 ) -> anyhow::Result<Capacity> {
     let mut probes: Vec<Probe> = Vec::new();
     let mut run = |rate: f64, probes: &mut Vec<Probe>| -> anyhow::Result<bool> {
@@ -83,12 +83,12 @@ mod tests {
     use super::*;
 
     /// A server that meets a 10 ms p99 up to `capacity` req/s and misses above it.
-    fn server(capacity: f64) -> impl FnMut(f64) -> anyhow::Result<Measured> {
+    fn server(capacity: f64) -> impl FnMut(f64) -> anyhow::Result<Probed> {
         move |rate| Ok(measured(if rate <= capacity { 2_000 } else { 50_000 }, 0.0))
     }
 
-    fn measured(p99_us: u64, failed_share: f64) -> Measured {
-        Measured {
+    fn measured(p99_us: u64, failed_share: f64) -> Probed {
+        Probed {
             p99_us,
             failed_share,
             rate_reached: true,
@@ -133,7 +133,7 @@ mod tests {
     fn a_client_that_falls_behind_bounds_the_search_from_below_only() {
         let c = search(&SloConfig::default(), 10_000, 1_000.0, |r| {
             let late = r > 700.0;
-            Ok(Measured {
+            Ok(Probed {
                 rate_reached: !late,
                 client_late: late,
                 ..measured(1_000, 0.0)

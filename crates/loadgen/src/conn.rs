@@ -8,7 +8,7 @@
 
 use crate::pacer::{Clock, Schedule};
 use crate::response::Response;
-use crate::socket::{Conn, Failure};
+use crate::socket::{Conn, IoFailure};
 use crate::stats::ThreadStats;
 use model::load::ErrorKind;
 use std::cell::RefCell;
@@ -125,11 +125,11 @@ pub async fn run(
 }
 
 /// Fails the run on an error no retry can cure; otherwise turns a failure into an error kind.
-fn curable<T>(r: Result<T, Failure>) -> std::io::Result<Result<T, ErrorKind>> {
+fn curable<T>(r: Result<T, IoFailure>) -> std::io::Result<Result<T, ErrorKind>> {
     match r {
         Ok(v) => Ok(Ok(v)),
-        Err(Failure::Error(kind)) => Ok(Err(kind)),
-        Err(Failure::Fatal(f)) => Err(std::io::Error::other(f.to_string())),
+        Err(IoFailure::Error(kind)) => Ok(Err(kind)),
+        Err(IoFailure::Fatal(f)) => Err(std::io::Error::other(f.to_string())),
     }
 }
 

@@ -42,21 +42,21 @@ impl std::fmt::Display for Fatal {
 
 /// How an exchange failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+pub enum IoFailure {
     Error(ErrorKind),
     Fatal(Fatal),
 }
 
-fn connect_failure(e: io::Error) -> Failure {
+fn connect_failure(e: io::Error) -> IoFailure {
     match e.raw_os_error() {
-        Some(libc::EMFILE) | Some(libc::ENFILE) => Failure::Fatal(Fatal::Descriptors),
-        Some(libc::EADDRNOTAVAIL) => Failure::Fatal(Fatal::Ports),
-        _ => Failure::Error(ErrorKind::Connect),
+        Some(libc::EMFILE) | Some(libc::ENFILE) => IoFailure::Fatal(Fatal::Descriptors),
+        Some(libc::EADDRNOTAVAIL) => IoFailure::Fatal(Fatal::Ports),
+        _ => IoFailure::Error(ErrorKind::Connect),
     }
 }
 
-fn io_failure(e: io::Error) -> Failure {
-    Failure::Error(match e.kind() {
+fn io_failure(e: io::Error) -> IoFailure {
+    IoFailure::Error(match e.kind() {
         io::ErrorKind::TimedOut => ErrorKind::Timeout,
         io::ErrorKind::ConnectionRefused => ErrorKind::Connect,
         _ => ErrorKind::Reset,
@@ -86,7 +86,7 @@ impl Default for Conn {
 impl Conn {
     /// A non-blocking socket with its connect started. On loopback the handshake is usually done
     /// by the time the request is written, so nothing waits for it unless it must.
-    fn open(addr: SocketAddr) -> Result<AsyncFd<TcpStream>, Failure> {
+    fn open(addr: SocketAddr) -> Result<AsyncFd<TcpStream>, IoFailure> {
         let s = Socket::new(
             Domain::for_address(addr),
             Type::STREAM.nonblocking(),
@@ -104,7 +104,7 @@ impl Conn {
 
     /// Writes the whole request; waits for the connect to finish only if the first write finds
     /// it unfinished.
-    async fn send(&mut self, request: &[u8]) -> Result<(), Failure> {
+    async fn send(&mut self, request: &[u8]) -> Result<(), IoFailure> {
         let fd = self.sock.as_ref().expect("an open socket");
         let mut sent = 0;
         while sent < request.len() {
@@ -130,7 +130,7 @@ impl Conn {
     }
 
     /// Sends `request` (one or several pipelined requests), connecting first if needed.
-    pub async fn send_request(&mut self, addr: SocketAddr, request: &[u8]) -> Result<(), Failure> {
+    pub async fn send_request(&mut self, addr: SocketAddr, request: &[u8]) -> Result<(), IoFailure> {
         if self.sock.is_none() {
             self.sock = Some(Self::open(addr)?);
             self.connected = false;
@@ -154,16 +154,16 @@ impl Conn {
     }
 
     /// Reads until the next whole response is at the front of the buffer.
-    pub async fn receive(&mut self) -> Result<Response, Failure> {
+    pub async fn receive(&mut self) -> Result<Response, IoFailure> {
         let fd = self.sock.as_ref().expect("a request was sent");
         loop {
             let parsed = response::parse(&self.buf[..self.filled], false, false);
-            if let Some(r) = parsed.map_err(|_| Failure::Error(ErrorKind::Protocol))? {
+            if let Some(r) = parsed.map_err(|_| IoFailure::Error(ErrorKind::Protocol))? {
                 return Ok(r);
             }
             if self.filled == self.buf.len() {
                 if self.buf.len() >= MAX_RESPONSE {
-                    return Err(Failure::Error(ErrorKind::Protocol));
+                    return Err(IoFailure::Error(ErrorKind::Protocol));
                 }
                 self.buf.resize(self.buf.len() * 2, 0);
             }
@@ -176,7 +176,7 @@ impl Conn {
                 // A close-delimited body ends here; anything else was cut short.
                 return match response::parse(&self.buf[..self.filled], false, true) {
                     Ok(Some(r)) => Ok(r),
-                    _ => Err(Failure::Error(ErrorKind::Reset)),
+                    _ => Err(IoFailure::Error(ErrorKind::Reset)),
                 };
             }
             self.filled += n;

@@ -171,7 +171,7 @@ pub fn measure(
                     ..closed.clone()
                 };
                 let l = drive.run(&opts, &mut || ())?.load;
-                Ok(capacity::Measured {
+                Ok(capacity::Probed {
                     p99_us: l.latency_us.p99,
                     failed_share: l.failed_share(),
                     rate_reached: l.rate_reached.unwrap_or(false),
