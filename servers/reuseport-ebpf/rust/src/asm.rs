@@ -175,22 +175,34 @@ pub fn round_robin(counter: i32, socks: i32, n: u32) -> Vec<Insn> {
     a.finish()
 }
 
-/// Where the load program finds what it reads in its map's one value, `u64` words: `cells`
-/// counters of open connections, one per worker process (see `loads`), then for each of the
-/// `slots` slots the index of the cell its current worker counts in (`cells`: none, skip it).
+/// Where the load program finds what it reads in its map's one value: for each of the `slots`
+/// slots a u64 word, the index of the cell its current worker counts in (`cells`: none, skip
+/// the slot); then `cells` counters of open connections, one per worker process (see `loads`),
+/// each on a cache line of its own, so workers counting on different CPUs do not share a line.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
     pub cells: u32,
     pub slots: u32,
 }
 
+/// A cache line.
+const LINE: u32 = 64;
+
 impl Layout {
-    /// The word holding slot `s`'s cell index.
+    /// Where slot `s`'s cell index is, in bytes.
     pub fn assignment(&self, s: u32) -> u32 {
-        self.cells + s
+        8 * s
     }
-    pub fn words(&self) -> u32 {
-        self.cells + self.slots
+    /// Where the cells start, in bytes.
+    fn cells_at(&self) -> u32 {
+        (8 * self.slots).div_ceil(LINE) * LINE
+    }
+    /// Where cell `c` is, in bytes.
+    pub fn cell(&self, c: u32) -> u32 {
+        self.cells_at() + LINE * c
+    }
+    pub fn value_size(&self) -> u32 {
+        self.cell(self.cells)
     }
 }
 
@@ -211,10 +223,10 @@ pub fn least_loaded(loads: i32, socks: i32, layout: Layout) -> Vec<Insn> {
     a.mov_imm(R7, 0).mov_imm(R8, -1);
     for s in 0..layout.slots {
         let next = a.label();
-        let word = (layout.assignment(s) * 8) as i16;
-        a.load_u64(R1, R0, word)
+        a.load_u64(R1, R0, layout.assignment(s) as i16)
             .jump_imm(JGE, R1, layout.cells as i32, next)
-            .alu_imm(LSH, R1, 3)
+            .alu_imm(LSH, R1, LINE.trailing_zeros() as i32)
+            .alu_imm(ADD, R1, layout.cells_at() as i32)
             .mov(R2, R0)
             .alu(ADD, R2, R1)
             .load_u64(R2, R2, 0)
@@ -267,6 +279,14 @@ mod tests {
                 (0x95, 0x00, 0, 0),  // exit
             ]
         );
+    }
+
+    #[test]
+    fn every_cell_has_a_cache_line_of_its_own_after_the_slots_words() {
+        let l = Layout { cells: 6, slots: 9 };
+        assert_eq!((l.assignment(8), l.cell(0)), (64, 128));
+        assert!((0..6).all(|c| l.cell(c).is_multiple_of(64) && l.cell(c) + 8 <= l.value_size()));
+        assert_eq!(l.value_size(), 128 + 6 * 64);
     }
 
     #[test]

@@ -31,17 +31,17 @@ impl Loads {
             cells: 2 * slots as u32,
             slots: slots as u32,
         };
-        // The program reads each word at a constant 16-bit offset.
+        // The program reads each slot's word at a constant 16-bit offset.
         ensure!(
-            layout.words() * 8 <= i16::MAX as u32,
+            layout.assignment(layout.slots) <= i16::MAX as u32,
             "at most {} workers for the least-loaded program",
-            i16::MAX as u32 / 8 / 3
+            i16::MAX / 8
         );
-        let map = Map::create(MAP_ARRAY, layout.words() * 8, 1, F_MMAPABLE)?;
+        let map = Map::create(MAP_ARRAY, layout.value_size(), 1, F_MMAPABLE)?;
         let base = map.map_shared()?;
-        // SAFETY: the mapping is at least words() * 8 bytes, page-aligned, never unmapped, and
+        // SAFETY: the mapping is at least value_size() bytes, page-aligned, never unmapped, and
         // only ever accessed through atomics (here, in the workers, and by the program's loads).
-        let words = unsafe { std::slice::from_raw_parts(base as *const AtomicU64, layout.words() as usize) };
+        let words = unsafe { std::slice::from_raw_parts(base as *const AtomicU64, layout.value_size() as usize / 8) };
         let loads = Loads {
             map,
             layout,
@@ -58,7 +58,7 @@ impl Loads {
     /// Points slot `slot` at `cell` (None: the slot is skipped, its worker being dead).
     pub fn point(&self, slot: usize, cell: Option<usize>) {
         let to = cell.map_or(u64::from(self.layout.cells), |c| c as u64);
-        self.words[self.layout.assignment(slot as u32) as usize].store(to, Ordering::SeqCst);
+        self.words[self.layout.assignment(slot as u32) as usize / 8].store(to, Ordering::SeqCst);
     }
 
     /// A cell for a new process of slot `slot`: a free one, zeroed; when none is (reloads faster
@@ -68,7 +68,7 @@ impl Loads {
         let cell = match (free, self.latest[slot]) {
             (Some(c), _) => {
                 self.owners[c].clear();
-                self.words[c].store(0, Ordering::SeqCst);
+                self.counter(c).store(0, Ordering::SeqCst);
                 c
             }
             (None, Some(c)) => c,
@@ -81,7 +81,7 @@ impl Loads {
 
     /// Cell `cell`'s counter, for the worker that counts in it.
     pub fn counter(&self, cell: usize) -> &'static AtomicU64 {
-        &self.words[cell]
+        &self.words[self.layout.cell(cell as u32) as usize / 8]
     }
 
     /// Process `pid` counts in `cell` until it exits.
