@@ -72,6 +72,14 @@ impl StrategyArgs {
         Ok(())
     }
 
+    /// The CPUs of `--cpus`, or when not given those this process may run on.
+    pub fn cpu_list(&self) -> anyhow::Result<Vec<usize>> {
+        match &self.cpus {
+            Some(c) => lbproc::parse_cpus(c),
+            None => lbproc::allowed(),
+        }
+    }
+
     /// The number of CPUs in `--cpus` (1 when not given).
     pub fn cpu_count(&self) -> anyhow::Result<usize> {
         Ok(match &self.cpus {

@@ -10,17 +10,29 @@ use lbproc::fdpass::recv_fd;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 use tokio::net::{TcpListener, TcpStream};
 
 /// Binds a non-blocking listener; `reuseport` lets several processes bind the same port.
 pub fn bind(addr: SocketAddr, reuseport: bool) -> Result<std::net::TcpListener> {
+    bind_with(addr, reuseport, |_| Ok(()))
+}
+
+/// Like [`bind`], with `configure` setting options of the socket before it binds and listens
+/// (a listener joins its port's SO_REUSEPORT group at `listen()`, already configured).
+pub fn bind_with(
+    addr: SocketAddr,
+    reuseport: bool,
+    configure: impl FnOnce(&Socket) -> std::io::Result<()>,
+) -> Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
     if reuseport {
         socket.set_reuse_port(true)?;
     }
+    configure(&socket).context("configuring the listening socket")?;
     socket.set_nonblocking(true)?;
     socket
         .bind(&addr.into())
@@ -50,11 +62,13 @@ fn terminate() -> Result<tokio::signal::unix::Signal> {
 
 /// Accepts until the listener fails for good, pausing briefly on a transient error (out of
 /// descriptors, a connection aborted before accept) instead of spinning; `who` names the
-/// accepting process in its error messages.
+/// accepting process in its error messages. A listener that no longer listens (EINVAL: its
+/// master shut it down, taking it out of its port's SO_REUSEPORT group) ends the loop.
 pub async fn accept_loop(listener: &TcpListener, who: &str, mut serve: impl FnMut(TcpStream)) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => serve(stream),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return,
             Err(e) => {
                 eprintln!("{who}: accept: {e}");
                 tokio::time::sleep(Duration::from_millis(10)).await;
@@ -63,17 +77,45 @@ pub async fn accept_loop(listener: &TcpListener, who: &str, mut serve: impl FnMu
     }
 }
 
-/// Accepts on `listener` and serves every connection as worker `id`, until SIGTERM: then it
-/// closes the listener (connections still in its queue go to another socket of the port, or are
-/// reset) and drains.
+/// Accepts on `listener` and serves every connection as worker `id`, until SIGTERM (or until the
+/// listener is shut down): then it closes the listener (connections still in its queue go to
+/// another socket of the port, or are reset) and drains.
 pub fn serve_listener(listener: std::net::TcpListener, id: usize, timeouts: http1::Timeouts) -> Result<()> {
-    serve_accepting(listener, id, timeouts, false)
+    serve_accepting(listener, id, timeouts, false, None)
+}
+
+/// Like [`serve_listener`], keeping the number of connections this worker has open in `open`
+/// (+1 as each is accepted, -1 as it closes): a word of memory shared with whoever balances,
+/// written with atomics, so counting costs no system call.
+pub fn serve_listener_counted(
+    listener: std::net::TcpListener,
+    id: usize,
+    timeouts: http1::Timeouts,
+    open: &'static AtomicU64,
+) -> Result<()> {
+    serve_accepting(listener, id, timeouts, false, Some(open))
 }
 
 /// Like [`serve_listener`], for a listener the workers share, with it in the runtime's epoll
 /// instance as EPOLLEXCLUSIVE: the kernel wakes one idle worker per connection instead of all.
 pub fn serve_listener_exclusive(listener: std::net::TcpListener, id: usize, timeouts: http1::Timeouts) -> Result<()> {
-    serve_accepting(listener, id, timeouts, true)
+    serve_accepting(listener, id, timeouts, true, None)
+}
+
+/// One connection counted in a shared word until dropped (see [`serve_listener_counted`]).
+struct Counted(&'static AtomicU64);
+
+impl Counted {
+    fn open(count: &'static AtomicU64) -> Counted {
+        count.fetch_add(1, Ordering::Relaxed);
+        Counted(count)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn serve_accepting(
@@ -81,6 +123,7 @@ fn serve_accepting(
     id: usize,
     timeouts: http1::Timeouts,
     exclusive: bool,
+    count: Option<&'static AtomicU64>,
 ) -> Result<()> {
     let worker = worker(id);
     runtime()?.block_on(async move {
@@ -91,8 +134,18 @@ fn serve_accepting(
         }
         lbproc::announce_worker(id)?;
         let who = format!("worker {id}");
-        let accept = accept_loop(&listener, &who, |stream| {
-            tokio::spawn(conn::serve(stream, worker, timeouts));
+        let accept = accept_loop(&listener, &who, |stream| match count {
+            // Uncounted (every strategy but one): the same task as ever.
+            None => {
+                tokio::spawn(conn::serve(stream, worker, timeouts));
+            }
+            Some(count) => {
+                let open = Counted::open(count);
+                tokio::spawn(async move {
+                    conn::serve(stream, worker, timeouts).await;
+                    drop(open);
+                });
+            }
         });
         tokio::select! {
             () = accept => {}

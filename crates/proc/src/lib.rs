@@ -16,7 +16,7 @@ pub use child::{
     announce_worker, die_with_parent, fork_child, is_named_worker, reset_signals, set_name, signal_at_parent_death,
     tie, WORKER_NAME,
 };
-pub use cpus::{format_cpus, parse_cpus, pin};
+pub use cpus::{allowed, format_cpus, parse_cpus, pin};
 pub use stop::{alive, stop};
 
 /// Runs a program's main: errors are printed as a message with its causes (never a backtrace,

@@ -56,6 +56,12 @@ pub trait Master {
     }
     /// Worker `index` has exited (called before any replacement starts).
     fn exited(&mut self, _index: usize) {}
+    /// A rolling reload is about to retire `pid`, worker `index`'s predecessor (its successor
+    /// serves, or took too long): called just before the predecessor gets SIGTERM, so a master
+    /// that must know when the predecessor stops taking connections can make that happen itself.
+    fn retiring(&mut self, _index: usize, _pid: Pid) -> Result<()> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -192,6 +198,9 @@ fn roll_on(master: &mut impl Master, s: &mut State) -> Result<()> {
         if !master.serving(i, s.pids[i]) && since.elapsed() < SUCCESSOR_LIMIT {
             return Ok(());
         }
+        master
+            .retiring(i, old)
+            .with_context(|| format!("retiring worker {i}'s predecessor"))?;
         let _ = kill(old, Signal::SIGTERM);
         s.retiring.push((old, Instant::now() + s.policy.grace));
         roll.current = None;

@@ -52,7 +52,10 @@ impl Running {
     /// numerically: exchanges go on until `expected` different ids have answered, or for at most
     /// 20 s and 20,000 exchanges. Which worker takes a connection is up to the kernel and the
     /// scheduler (with EPOLLEXCLUSIVE an idle worker may take one after another), so no fixed
-    /// number of exchanges is sure to reach them all; failed exchanges are retried.
+    /// number of exchanges is sure to reach them all; failed exchanges are retried. The 8 client
+    /// threads are pinned round-robin to the CPUs this process may use: on loopback a SYN is
+    /// received on its sender's CPU, and a strategy that steers by that CPU reaches each of its
+    /// workers only from the CPU it serves.
     pub fn workers_answering(&self, expected: usize) -> Vec<String> {
         let port = self.port;
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -62,9 +65,12 @@ impl Running {
                 && started.fetch_add(1, Ordering::Relaxed) < 20_000
                 && Instant::now() < deadline
         };
+        let cpus = lbproc::allowed().expect("this process's CPUs");
         std::thread::scope(|scope| {
-            for _ in 0..8 {
-                scope.spawn(|| {
+            for t in 0..8 {
+                let (more, seen, cpu) = (&more, &seen, cpus[t % cpus.len()]);
+                scope.spawn(move || {
+                    lbproc::pin(&[cpu]).expect("pinning a client thread");
                     while more() {
                         let Ok(r) = get_close(port) else { continue };
                         assert!(
