@@ -76,7 +76,7 @@ impl StrategyArgs {
     pub fn cpu_list(&self) -> anyhow::Result<Vec<usize>> {
         match &self.cpus {
             Some(c) => lbproc::parse_cpus(c),
-            None => lbproc::allowed(),
+            None => Ok(lbproc::allowed()),
         }
     }
 

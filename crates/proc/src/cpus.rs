@@ -42,14 +42,6 @@ pub fn cpu_set(cpus: &[usize]) -> Result<CpuSet> {
     Ok(set)
 }
 
-/// The CPUs the calling thread may run on (its affinity mask), in order.
-pub fn allowed() -> Result<Vec<usize>> {
-    let set = nix::sched::sched_getaffinity(Pid::from_raw(0)).context("reading this process's CPU affinity")?;
-    Ok((0..CpuSet::count())
-        .filter(|&c| set.is_set(c).unwrap_or(false))
-        .collect())
-}
-
 /// Pins the calling thread (and so every process it forks later) to `cpus`.
 pub fn pin(cpus: &[usize]) -> Result<()> {
     sched_setaffinity(Pid::from_raw(0), &cpu_set(cpus)?)
@@ -75,7 +67,7 @@ mod tests {
         assert_eq!(parse_cpus("0").unwrap(), vec![0]);
         assert_eq!(parse_cpus("3,0-2,2").unwrap(), vec![0, 1, 2, 3]);
         assert_eq!(format_cpus(&[0, 2]), "0,2");
-        assert!(!allowed().unwrap().is_empty());
+        assert!(!allowed().is_empty());
         for bad in ["", "a", "2-1", "1-"] {
             assert!(parse_cpus(bad).is_err(), "{bad:?} should be refused");
         }
