@@ -5,13 +5,14 @@
 //! missing requirement fails them, so CI can never pass by skipping.
 
 pub mod http;
+pub mod netns;
 pub mod procs;
 pub mod recovery;
 pub mod running;
 
 pub use http::{get_close, worker_of};
 pub use procs::{children_of, descendants, gone, output_within, wait_for};
-pub use running::Running;
+pub use running::{Answering, Running};
 
 use libtest_mimic::{Arguments, Completion, Trial};
 

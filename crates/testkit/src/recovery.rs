@@ -1,7 +1,7 @@
 //! What a Rust master does when a worker dies or it is told to reload: the checks every strategy
 //! binary passes (through `strategy_contract!`).
 
-use crate::running::Running;
+use crate::running::{Answering, Running};
 use crate::{descendants, gone, wait_for};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -42,6 +42,11 @@ fn both_named(server: &Running) -> Vec<u32> {
 
 /// A master replaces a worker killed with SIGKILL, and both workers answer again.
 pub fn check_dead_worker_is_replaced(bin: &str, extra: &[&str]) {
+    check_dead_worker_is_replaced_answering(bin, extra, Answering::Every);
+}
+
+/// [`check_dead_worker_is_replaced`], with the workers answering as `answering` says.
+pub fn check_dead_worker_is_replaced_answering(bin: &str, extra: &[&str], answering: Answering) {
     let server = Running::start(bin, 2, extra);
     let before = both_named(&server);
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(before[0] as i32), nix::sys::signal::SIGKILL).unwrap();
@@ -52,7 +57,7 @@ pub fn check_dead_worker_is_replaced(bin: &str, extra: &[&str]) {
     });
     assert!(replaced, "worker 0 ({}) was not replaced: {now:?}", before[0]);
     assert_eq!(now[1], Some(before[1]), "worker 1 must be left alone");
-    assert_eq!(server.workers_answering(2), ["0", "1"], "both workers answer again");
+    server.assert_answering(2, answering);
 }
 
 /// SIGHUP replaces every worker (new pids, the old ones gone) while a keep-alive client goes on

@@ -108,13 +108,16 @@ pub fn await_children(pid: u32, n: usize) -> Vec<u32> {
 }
 
 /// The tests every strategy binary passes: `strategy_contract!(BIN, extra args, child processes)`
-/// in its `tests/`.
+/// in its `tests/`, optionally with an [`Answering`] (by default every worker must answer).
 #[macro_export]
 macro_rules! strategy_contract {
     ($bin:expr, $extra:expr, $children:expr) => {
+        $crate::strategy_contract!($bin, $extra, $children, $crate::running::Answering::Every);
+    };
+    ($bin:expr, $extra:expr, $children:expr, $answering:expr) => {
         #[test]
         fn two_workers_both_answer_and_stop_on_sigterm() {
-            $crate::running::check_two_workers_answer_and_stop($bin, $extra, $children);
+            $crate::running::check_workers_answer_and_stop($bin, $extra, $children, $answering);
         }
 
         #[test]
@@ -124,7 +127,7 @@ macro_rules! strategy_contract {
 
         #[test]
         fn a_dead_worker_is_replaced() {
-            $crate::recovery::check_dead_worker_is_replaced($bin, $extra);
+            $crate::recovery::check_dead_worker_is_replaced_answering($bin, $extra, $answering);
         }
 
         #[test]
@@ -134,9 +137,79 @@ macro_rules! strategy_contract {
     };
 }
 
+/// A named check: what a test runs.
+pub type Check = (&'static str, Box<dyn FnOnce() + Send>);
+
+/// The same checks as `strategy_contract!`, named, for test binaries made of trials
+/// (`harness = false`), which decide themselves whether and where each runs.
+pub fn contract_checks(
+    bin: &'static str,
+    extra: &'static [&'static str],
+    children: usize,
+    answering: Answering,
+) -> Vec<Check> {
+    vec![
+        (
+            "two_workers_both_answer_and_stop_on_sigterm",
+            Box::new(move || check_workers_answer_and_stop(bin, extra, children, answering)),
+        ),
+        (
+            "workers_die_with_a_sigkilled_master",
+            Box::new(move || check_workers_die_with_master(bin, extra)),
+        ),
+        (
+            "a_dead_worker_is_replaced",
+            Box::new(move || crate::recovery::check_dead_worker_is_replaced_answering(bin, extra, answering)),
+        ),
+        (
+            "sighup_replaces_every_worker_while_keep_alive_clients_get_200s",
+            Box::new(move || crate::recovery::check_reload_replaces_every_worker(bin, extra)),
+        ),
+    ]
+}
+
+/// Which of a strategy's workers its answers must come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answering {
+    /// Every one: connection-per-request exchanges reach each worker sooner or later.
+    Every,
+    /// Any: the mechanism may hand every connection to one worker (io_uring's multishot accept
+    /// on a shared listener does, by design), so only that each worker announces itself and
+    /// that the answers come from the strategy's workers is checked.
+    Any,
+}
+
+impl Running {
+    /// Asserts that the `n` workers answer as `answering` says, all with 200 Hello World.
+    pub fn assert_answering(&self, n: usize, answering: Answering) {
+        let all: Vec<String> = (0..n).map(|k| k.to_string()).collect();
+        match answering {
+            Answering::Every => assert_eq!(self.workers_answering(n), all, "every worker must answer"),
+            Answering::Any => {
+                let named = wait_for(Duration::from_secs(10), || {
+                    crate::recovery::named_workers(self.child.id(), n)
+                        .iter()
+                        .all(Option::is_some)
+                });
+                assert!(named, "not every worker of {n} announced itself");
+                let seen = self.workers_answering(1);
+                assert!(
+                    !seen.is_empty() && seen.iter().all(|w| all.contains(w)),
+                    "answered by {seen:?}, not by workers {all:?}"
+                );
+            }
+        }
+    }
+}
+
 /// A strategy's contract: with 2 workers, both answer; SIGTERM stops the master and its
 /// `children` processes (2 workers, plus any proxy processes).
 pub fn check_two_workers_answer_and_stop(bin: &str, extra: &[&str], children: usize) {
+    check_workers_answer_and_stop(bin, extra, children, Answering::Every);
+}
+
+/// [`check_two_workers_answer_and_stop`], with the workers answering as `answering` says.
+pub fn check_workers_answer_and_stop(bin: &str, extra: &[&str], children: usize, answering: Answering) {
     let mut server = Running::start(bin, 2, extra);
     let kids = await_children(server.child.id(), children);
     assert_eq!(
@@ -144,7 +217,7 @@ pub fn check_two_workers_answer_and_stop(bin: &str, extra: &[&str], children: us
         children,
         "expected {children} child processes, found {kids:?}"
     );
-    assert_eq!(server.workers_answering(2), ["0", "1"]);
+    server.assert_answering(2, answering);
     assert!(
         server.terminate(Duration::from_secs(10)),
         "did not stop within 10 s of SIGTERM"
