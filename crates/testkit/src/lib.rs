@@ -14,7 +14,8 @@ pub use http::{get_close, worker_of};
 pub use procs::{children_of, descendants, gone, output_within, wait_for};
 pub use running::{Answering, Running};
 
-use libtest_mimic::{Arguments, Completion, Trial};
+pub use libtest_mimic::Trial;
+use libtest_mimic::{Arguments, Completion};
 
 /// What a test needs from the machine.
 #[derive(Debug, Clone, Copy, Default)]
