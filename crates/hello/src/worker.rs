@@ -143,7 +143,13 @@ pub fn serve_accepted<A: Accept>(
         lbproc::announce_worker(id)?;
         let who = format!("worker {id}");
         let serve = |stream| {
-            tokio::spawn(conn::serve(stream, worker, timeouts));
+            // Open from its accept, not from when its task first runs: a drain that begins in
+            // between (SIGTERM, with what `stop` hands back) still waits for it.
+            let open = worker.drain.open();
+            tokio::spawn(async move {
+                let _open = open;
+                conn::serve(stream, worker, timeouts).await
+            });
         };
         tokio::select! {
             () = accept_all(&mut source, &who, serve) => {}
