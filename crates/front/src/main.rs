@@ -232,43 +232,55 @@ mod tests {
         assert!(parse_set("port=1").unwrap_err().contains("front itself"));
     }
 
-    /// The `balance` param of variant `name` in servers/nginx/strategy.toml.
-    fn balance_param(name: &str) -> String {
-        let manifest_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../servers/nginx/strategy.toml");
-        let manifest = std::fs::read_to_string(manifest_path).unwrap();
+    /// The `key` param of variant `name` in servers/`dir`/strategy.toml.
+    fn param(dir: &str, name: &str, key: &str) -> String {
+        let manifest_path = format!("{}/../../servers/{dir}/strategy.toml", env!("CARGO_MANIFEST_DIR"));
+        let manifest = std::fs::read_to_string(&manifest_path).unwrap();
         let variant = manifest
             .split("[[variants]]")
             .skip(1)
             .find(|v| v.contains(&format!("name = \"{name}\"")))
             .unwrap_or_else(|| panic!("no variant {name} in {manifest_path}"));
-        let after = &variant[variant.find("balance = \"").expect("a balance param") + 11..];
+        let quoted = format!(" {key} = \"");
+        let after = &variant[variant
+            .find(&quoted)
+            .unwrap_or_else(|| panic!("{name}: no {key} param"))
+            + quoted.len()..];
         after[..after.find('"').unwrap()].to_string()
     }
 
-    /// The two nginx strategies render one template: least_conn only in nginx-least-conn's
-    /// upstream block, before `keepalive` (nginx wants a balancing method first), and plain
-    /// nginx's config is the template with its `@balance@` line left empty.
-    #[test]
-    fn nginx_least_conn_balances_its_upstream_by_least_connections() {
-        let template_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../servers/nginx/nginx.conf.tmpl");
+    /// servers/`dir`'s template rendered for variant `name`, its `keys` params filled in.
+    fn render_variant(dir: &str, file: &str, name: &str, keys: &[&str]) -> (String, String) {
+        let template_path = format!("{}/../../servers/{dir}/{file}", env!("CARGO_MANIFEST_DIR"));
         let template = std::fs::read_to_string(template_path).unwrap();
-        let render_with = |balance: &str| {
-            let sets = [("balance".to_string(), balance.to_string())];
-            render(&template, &args(), &[9001, 9002], "/run/x", &sets).unwrap()
-        };
+        let sets: Vec<(String, String)> = keys.iter().map(|k| (k.to_string(), param(dir, name, k))).collect();
+        let config = render(&template, &args(), &[9001, 9002], "/run/x", &sets).unwrap();
+        (template, config)
+    }
+
+    /// `text`'s lines, trimmed, without the empty ones and comments.
+    fn directives(text: &str) -> Vec<&str> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    }
+
+    /// The nginx strategies render one template: least_conn only in nginx-least-conn's upstream
+    /// block, before `keepalive` (nginx wants a balancing method first), reuseport only on
+    /// nginx-reuseport's listen, and plain nginx's config is the template with its `@balance@`
+    /// line and its `@listen@` left empty.
+    #[test]
+    fn the_nginx_variants_differ_in_their_upstream_and_listen_only() {
+        const KEYS: [&str; 2] = ["balance", "listen"];
         let upstream = |config: &str| {
             let start = config.find("upstream workers {").expect("an upstream block");
             let end = start + config[start..].find('}').unwrap();
             config[start..end].to_string()
         };
-        let least = upstream(&render_with(&balance_param("nginx-least-conn")));
-        let directives: Vec<&str> = least
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .collect();
+        let (template, least) = render_variant("nginx", "nginx.conf.tmpl", "nginx-least-conn", &KEYS);
         assert_eq!(
-            directives,
+            directives(&upstream(&least)),
             [
                 "upstream workers {",
                 "least_conn;",
@@ -278,20 +290,50 @@ mod tests {
             ],
             "{least}"
         );
-        let plain = render_with(&balance_param("nginx"));
-        assert!(!plain.contains("least_conn"), "{plain}");
-        let without_balance: String = template
+        let (_, plain) = render_variant("nginx", "nginx.conf.tmpl", "nginx", &KEYS);
+        assert!(
+            directives(&plain)
+                .iter()
+                .all(|l| !l.contains("least_conn") && !l.contains("reuseport")),
+            "{plain}"
+        );
+        let without: String = template
             .lines()
             .filter(|l| l.trim() != "@balance@")
-            .map(|l| format!("{l}\n"))
+            .map(|l| format!("{}\n", l.replace("@listen@", "")))
             .collect();
-        let expected = render(&without_balance, &args(), &[9001, 9002], "/run/x", &[]).unwrap();
-        let non_empty = |s: &str| {
-            s.lines()
-                .filter(|l| !l.trim().is_empty())
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        assert_eq!(non_empty(&plain), non_empty(&expected));
+        let expected = render(&without, &args(), &[9001, 9002], "/run/x", &[]).unwrap();
+        assert_eq!(directives(&plain), directives(&expected));
+        let (_, reuseport) = render_variant("nginx", "nginx.conf.tmpl", "nginx-reuseport", &KEYS);
+        assert_eq!(directives(&upstream(&reuseport)), directives(&upstream(&plain)));
+        assert!(
+            reuseport.contains("listen 127.0.0.1:9000 backlog=4096 reuseport;"),
+            "{reuseport}"
+        );
+    }
+
+    /// Plain haproxy's config is the template with `@tune@` and `@bind@` empty; haproxy-shards
+    /// shards its public bind by thread and turns the multi-queue accept off.
+    #[test]
+    fn haproxy_shards_shards_its_bind_and_only_that() {
+        const KEYS: [&str; 2] = ["bind", "tune"];
+        let (template, plain) = render_variant("haproxy", "haproxy.cfg.tmpl", "haproxy", &KEYS);
+        let without: String = template
+            .lines()
+            .filter(|l| l.trim() != "@tune@")
+            .map(|l| format!("{}\n", l.replace("@bind@", "")))
+            .collect();
+        let expected = render(&without, &args(), &[9001, 9002], "/run/x", &[]).unwrap();
+        assert_eq!(directives(&plain), directives(&expected));
+        let (_, shards) = render_variant("haproxy", "haproxy.cfg.tmpl", "haproxy-shards", &KEYS);
+        let differ: Vec<&str> = directives(&shards)
+            .into_iter()
+            .filter(|l| !directives(&plain).contains(l))
+            .collect();
+        assert_eq!(
+            differ,
+            ["tune.listener.multi-queue off", "bind 127.0.0.1:9000 shards by-thread"],
+            "{shards}"
+        );
     }
 }

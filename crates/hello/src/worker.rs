@@ -60,14 +60,51 @@ fn terminate() -> Result<tokio::signal::unix::Signal> {
     tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("handling SIGTERM")
 }
 
+/// Where a worker's connections come from: a listening socket of its own or shared, or another
+/// way of accepting on one (io_uring's accept, say).
+pub trait Accept {
+    /// The next accepted connection.
+    fn next_stream(&mut self) -> impl std::future::Future<Output = std::io::Result<TcpStream>>;
+    /// Stops accepting (at SIGTERM). Returns the connections already accepted but not yet
+    /// handed over: they are served (and told to close) like the open ones.
+    fn stop(self) -> Vec<TcpStream>;
+}
+
+impl Accept for &TcpListener {
+    async fn next_stream(&mut self) -> std::io::Result<TcpStream> {
+        self.accept().await.map(|(stream, _)| stream)
+    }
+
+    fn stop(self) -> Vec<TcpStream> {
+        Vec::new()
+    }
+}
+
+/// Closing the listener is stopping: connections still in its queue go to another socket of
+/// the port, or are reset.
+impl Accept for TcpListener {
+    async fn next_stream(&mut self) -> std::io::Result<TcpStream> {
+        self.accept().await.map(|(stream, _)| stream)
+    }
+
+    fn stop(self) -> Vec<TcpStream> {
+        Vec::new()
+    }
+}
+
 /// Accepts until the listener fails for good, pausing briefly on a transient error (out of
 /// descriptors, a connection aborted before accept) instead of spinning; `who` names the
 /// accepting process in its error messages. A listener that no longer listens (EINVAL: its
 /// master shut it down, taking it out of its port's SO_REUSEPORT group) ends the loop.
-pub async fn accept_loop(listener: &TcpListener, who: &str, mut serve: impl FnMut(TcpStream)) {
+pub async fn accept_loop(listener: &TcpListener, who: &str, serve: impl FnMut(TcpStream)) {
+    accept_all(&mut { listener }, who, serve).await
+}
+
+/// [`accept_loop`] for any source of connections.
+pub async fn accept_all(source: &mut impl Accept, who: &str, mut serve: impl FnMut(TcpStream)) {
     loop {
-        match listener.accept().await {
-            Ok((stream, _)) => serve(stream),
+        match source.next_stream().await {
+            Ok(stream) => serve(stream),
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return,
             Err(e) => {
                 eprintln!("{who}: accept: {e}");
@@ -125,33 +162,46 @@ fn serve_accepting(
     exclusive: bool,
     count: Option<&'static AtomicU64>,
 ) -> Result<()> {
-    let worker = worker(id);
-    runtime()?.block_on(async move {
+    serve_accepted(id, timeouts, count, move || {
         let listener = TcpListener::from_std(listener)?;
-        let mut term = terminate()?;
         if exclusive {
             crate::exclusive::make_exclusive(listener.as_raw_fd())?;
         }
+        Ok(listener)
+    })
+}
+
+/// Serves every connection `source` accepts as worker `id`, until SIGTERM; then stops it and
+/// drains. `source` is made on the worker's runtime (so it may register descriptors with it),
+/// and the worker announces itself only once it is made. With `count`, the connections open
+/// are counted in that shared word (see [`serve_listener_counted`]).
+pub fn serve_accepted<A: Accept>(
+    id: usize,
+    timeouts: http1::Timeouts,
+    count: Option<&'static AtomicU64>,
+    source: impl FnOnce() -> Result<A>,
+) -> Result<()> {
+    let worker = worker(id);
+    runtime()?.block_on(async move {
+        let mut source = source()?;
+        let mut term = terminate()?;
         lbproc::announce_worker(id)?;
         let who = format!("worker {id}");
-        let accept = accept_loop(&listener, &who, |stream| match count {
-            // Uncounted (every strategy but one): the same task as ever.
-            None => {
-                tokio::spawn(conn::serve(stream, worker, timeouts));
-            }
-            Some(count) => {
-                let open = Counted::open(count);
-                tokio::spawn(async move {
-                    conn::serve(stream, worker, timeouts).await;
-                    drop(open);
-                });
-            }
-        });
+        let serve = |stream| {
+            // Open from its accept, not from when its task first runs: a drain that begins in
+            // between (SIGTERM, with what `stop` hands back) still waits for it. Counted too
+            // where a balancer reads the worker's open connections.
+            let open = (worker.drain.open(), count.map(Counted::open));
+            tokio::spawn(async move {
+                let _open = open;
+                conn::serve(stream, worker, timeouts).await
+            });
+        };
         tokio::select! {
-            () = accept => {}
+            () = accept_all(&mut source, &who, serve) => {}
             _ = term.recv() => {}
         }
-        drop(listener);
+        source.stop().into_iter().for_each(serve);
         worker.drain.finish().await;
         Ok(())
     })

@@ -14,10 +14,11 @@ pub fn get_close(port: u16) -> std::io::Result<String> {
     Ok(out)
 }
 
-/// The `X-Worker` value of a response.
+/// The `X-Worker` value of a response. Header names are case-insensitive, and haproxy sends
+/// them in lowercase.
 pub fn worker_of(response: &str) -> Option<String> {
-    response
-        .lines()
-        .find_map(|l| l.strip_prefix("X-Worker: "))
-        .map(|w| w.trim().to_string())
+    response.lines().take_while(|l| !l.is_empty()).find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("x-worker").then(|| value.trim().to_string())
+    })
 }

@@ -6,6 +6,8 @@
 
 pub mod contract;
 pub mod http;
+pub mod manifest;
+pub mod netns;
 pub mod procs;
 pub mod recovery;
 pub mod running;
@@ -13,9 +15,10 @@ pub mod steering;
 
 pub use http::{get_close, worker_of};
 pub use procs::{children_of, descendants, gone, output_within, wait_for};
-pub use running::Running;
+pub use running::{Answering, Running};
 
-use libtest_mimic::{Arguments, Completion, Trial};
+pub use libtest_mimic::Trial;
+use libtest_mimic::{Arguments, Completion};
 
 /// What a test needs from the machine.
 #[derive(Debug, Clone, Copy, Default)]
@@ -90,37 +93,6 @@ pub fn trial_unless(name: impl Into<String>, unmet: Option<String>, body: impl F
             Ok(Completion::Completed)
         }
     })
-}
-
-/// The strategy contract of `strategy_contract!` as trials named `<prefix>::<check>`, for a
-/// strategy that needs something of the machine (root, say) to run at all.
-pub fn contract_trials(
-    prefix: &str,
-    bin: &'static str,
-    extra: &'static [&'static str],
-    children: usize,
-    needs: Needs,
-) -> Vec<Trial> {
-    vec![
-        trial(
-            format!("{prefix}::two_workers_both_answer_and_stop_on_sigterm"),
-            needs,
-            move || running::check_two_workers_answer_and_stop(bin, extra, children),
-        ),
-        trial(
-            format!("{prefix}::workers_die_with_a_sigkilled_master"),
-            needs,
-            move || running::check_workers_die_with_master(bin, extra),
-        ),
-        trial(format!("{prefix}::a_dead_worker_is_replaced"), needs, move || {
-            recovery::check_dead_worker_is_replaced(bin, extra)
-        }),
-        trial(
-            format!("{prefix}::sighup_replaces_every_worker_while_keep_alive_clients_get_200s"),
-            needs,
-            move || recovery::check_reload_replaces_every_worker(bin, extra),
-        ),
-    ]
 }
 
 /// The main of a test binary made of [`trial`]s (`harness = false` in Cargo.toml).

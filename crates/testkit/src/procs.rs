@@ -116,3 +116,23 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Result<Output, Strin
         ))
     }
 }
+
+/// The pid of each worker below `master` that has named itself `lbbench-w<k>`, by k (None: not
+/// named yet). A reload may briefly show two processes for one k: the newest (highest pid) counts.
+pub fn named_workers(master: u32, n: usize) -> Vec<Option<u32>> {
+    let mut found = vec![None; n];
+    for pid in descendants(master) {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let Some(k) = comm
+            .trim_end()
+            .strip_prefix(lbproc::WORKER_NAME)
+            .and_then(|k| k.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        if k < n && found[k].is_none_or(|p| p < pid) {
+            found[k] = Some(pid);
+        }
+    }
+    found
+}

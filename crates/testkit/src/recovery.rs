@@ -1,33 +1,14 @@
 //! What a Rust master does when a worker dies or it is told to reload: the checks every strategy
 //! binary passes (through `strategy_contract!`).
 
-use crate::procs::{descendants, gone, wait_for};
-use crate::running::Running;
+use crate::procs::{gone, named_workers, wait_for};
+use crate::running::{Answering, Running};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The pid of each worker below `master` that has named itself `lbbench-w<k>`, by k (None: not
-/// named yet). A reload may briefly show two processes for one k: the newest (highest pid) counts.
-pub fn named_workers(master: u32, n: usize) -> Vec<Option<u32>> {
-    let mut found = vec![None; n];
-    for pid in descendants(master) {
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        let Some(k) = comm
-            .trim_end()
-            .strip_prefix(lbproc::WORKER_NAME)
-            .and_then(|k| k.parse::<usize>().ok())
-        else {
-            continue;
-        };
-        if k < n && found[k].is_none_or(|p| p < pid) {
-            found[k] = Some(pid);
-        }
-    }
-    found
-}
 
 /// Waits until both workers have named themselves; returns their pids.
 fn both_named(server: &Running) -> Vec<u32> {
@@ -42,6 +23,11 @@ fn both_named(server: &Running) -> Vec<u32> {
 
 /// A master replaces a worker killed with SIGKILL, and both workers answer again.
 pub fn check_dead_worker_is_replaced(bin: &str, extra: &[&str]) {
+    check_dead_worker_is_replaced_answering(bin, extra, Answering::Every);
+}
+
+/// [`check_dead_worker_is_replaced`], with the workers answering as `answering` says.
+pub fn check_dead_worker_is_replaced_answering(bin: &str, extra: &[&str], answering: Answering) {
     let server = Running::start(bin, 2, extra);
     let before = both_named(&server);
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(before[0] as i32), nix::sys::signal::SIGKILL).unwrap();
@@ -52,7 +38,7 @@ pub fn check_dead_worker_is_replaced(bin: &str, extra: &[&str]) {
     });
     assert!(replaced, "worker 0 ({}) was not replaced: {now:?}", before[0]);
     assert_eq!(now[1], Some(before[1]), "worker 1 must be left alone");
-    assert_eq!(server.workers_answering(2), ["0", "1"], "both workers answer again");
+    server.assert_answering(2, answering);
 }
 
 /// SIGHUP replaces every worker (new pids, the old ones gone) while a keep-alive client goes on

@@ -99,7 +99,7 @@ pub fn check_cpu_steering(bin: &str, extra: &[&str]) {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pids[k] as i32), nix::sys::signal::SIGKILL).unwrap();
         let old = pids[k];
         let replaced = crate::wait_for(std::time::Duration::from_secs(20), || {
-            crate::recovery::named_workers(master, 3)[k].is_some_and(|p| p != old) && crate::gone(old)
+            crate::procs::named_workers(master, 3)[k].is_some_and(|p| p != old) && crate::gone(old)
         });
         assert!(replaced, "worker {k} ({old}) was not replaced");
         pids = check(&format!("after worker {k} was replaced"));
@@ -107,7 +107,7 @@ pub fn check_cpu_steering(bin: &str, extra: &[&str]) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(master as i32), nix::sys::signal::SIGHUP).unwrap();
     let before = pids;
     let reloaded = crate::wait_for(std::time::Duration::from_secs(30), || {
-        let now = crate::recovery::named_workers(master, 3);
+        let now = crate::procs::named_workers(master, 3);
         now.iter().zip(&before).all(|(n, b)| n.is_some_and(|n| n != *b)) && before.iter().all(|b| crate::gone(*b))
     });
     assert!(reloaded, "SIGHUP did not replace workers {before:?}");
@@ -118,7 +118,7 @@ pub fn check_cpu_steering(bin: &str, extra: &[&str]) {
 pub fn all_named(master: u32, n: usize) -> Vec<u32> {
     let mut pids = Vec::new();
     let named = crate::wait_for(std::time::Duration::from_secs(20), || {
-        pids = crate::recovery::named_workers(master, n)
+        pids = crate::procs::named_workers(master, n)
             .into_iter()
             .flatten()
             .collect();

@@ -35,7 +35,7 @@ fn random() {
     let w0 = testkit::steering::all_named(master, 4)[0];
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(w0 as i32), nix::sys::signal::SIGKILL).unwrap();
     let replaced = testkit::wait_for(std::time::Duration::from_secs(20), || {
-        testkit::recovery::named_workers(master, 4)[0].is_some_and(|p| p != w0) && testkit::gone(w0)
+        testkit::procs::named_workers(master, 4)[0].is_some_and(|p| p != w0) && testkit::gone(w0)
     });
     assert!(replaced, "worker 0 was not replaced");
     check("after worker 0 was replaced");

@@ -1,6 +1,6 @@
 //! The contract every strategy keeps, with each program. Loading them needs CAP_BPF: as root only.
 
-use testkit::{contract_trials, Needs};
+use testkit::{contract, Needs};
 
 const BIN: &str = env!("CARGO_BIN_EXE_reuseport-ebpf");
 
@@ -9,7 +9,7 @@ fn main() {
         root: true,
         ..Needs::NOTHING
     };
-    let mut trials = contract_trials("rr", BIN, &["--select", "rr"], 2, root);
-    trials.extend(contract_trials("least", BIN, &["--select", "least"], 2, root));
+    let mut trials = contract::trials("rr", BIN, &["--select", "rr"], 2, root);
+    trials.extend(contract::trials("least", BIN, &["--select", "least"], 2, root));
     testkit::run_trials(trials);
 }

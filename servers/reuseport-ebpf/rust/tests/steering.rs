@@ -8,7 +8,7 @@ use nix::unistd::Pid;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
-use testkit::recovery::named_workers;
+use testkit::procs::named_workers;
 use testkit::steering::{all_named, workers_of_new_connections};
 use testkit::{gone, trial, trial_unless, wait_for, Needs, Running};
 
