@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-
 /// Waits until both workers have named themselves; returns their pids.
 fn both_named(server: &Running) -> Vec<u32> {
     let mut pids = Vec::new();

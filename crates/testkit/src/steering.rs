@@ -118,10 +118,7 @@ pub fn check_cpu_steering(bin: &str, extra: &[&str]) {
 pub fn all_named(master: u32, n: usize) -> Vec<u32> {
     let mut pids = Vec::new();
     let named = crate::wait_for(std::time::Duration::from_secs(20), || {
-        pids = crate::procs::named_workers(master, n)
-            .into_iter()
-            .flatten()
-            .collect();
+        pids = crate::procs::named_workers(master, n).into_iter().flatten().collect();
         pids.len() == n
     });
     assert!(named, "not every one of {n} workers named itself: {pids:?}");

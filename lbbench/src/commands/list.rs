@@ -9,6 +9,7 @@ pub fn list(args: ServersArgs) -> Result<()> {
     let (all, layout) = discover(&args)?;
     let isolation = sandbox::isolation();
     let width = all.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let kernel = harness::machine::detect().kernel;
     for s in &all {
         let status = match (
             s.unavailable(isolation.available()),
@@ -24,6 +25,12 @@ pub fn list(args: ServersArgs) -> Result<()> {
         };
         println!("{:<width$}  {}\n{:<width$}  {}", s.name, s.description, "", status);
         println!("{:<width$}  {}", "", harness::fault::recovery(s));
+        if let Some(k) = &s.requires.kernel {
+            println!("{:<width$}  needs Linux {k} or later (this kernel: {kernel})", "");
+        }
+        if let Some(why) = &s.concentrates {
+            println!("{:<width$}  may give one worker every connection: {why}", "");
+        }
         if let Some(w) = s.warmup {
             println!(
                 "{:<width$}  warms up for at least {}",

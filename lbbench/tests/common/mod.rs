@@ -106,6 +106,22 @@ pub fn strategies(bin: &Path) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
+/// The strategies `lbbench list` says may give one worker every connection.
+pub fn concentrating(bin: &Path) -> Vec<String> {
+    let out = workspace_lbbench(bin, &workspace(), &["list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut names = Vec::new();
+    let mut current = None;
+    for line in text.lines() {
+        if !line.starts_with(' ') {
+            current = line.split_whitespace().next().map(String::from);
+        } else if line.contains("may give one worker every connection") {
+            names.extend(current.take());
+        }
+    }
+    names
+}
+
 /// servers/reuseport/strategy.toml renamed to `name`, its build line dropped (no workspace here).
 pub fn copy_of_reuseport(name: &str) -> String {
     let original = std::fs::read_to_string(workspace().join("servers/reuseport/strategy.toml")).unwrap();

@@ -1,4 +1,7 @@
 use super::*;
+use crate::template::render;
+use std::collections::BTreeMap;
+use std::path::Path;
 
 fn layout() -> Layout {
     Layout {
