@@ -11,29 +11,13 @@
 
 mod common;
 
-use common::{all_debug_bins, run_strategy, strategies, workspace_lbbench};
+use common::faults::{num, results_path, run_cell, run_cells, PROFILE};
+use common::{all_debug_bins, strategies};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use testkit::{descendants, gone, output_within, trial_unless, wait_for};
-
-/// 2 workers on 1 core, a 3 s window with the fault 1 s in, 100 ms intervals.
-const PROFILE: &str = r#"
-[sweep]
-cores = [1]
-workers_per_core = 2
-workloads = ["keepalive"]
-[load]
-connections = 16
-duration = "3s"
-warmup = "300ms"
-request_timeout = "1s"
-interval = "100ms"
-[server]
-ready_timeout = "15s"
-stop_grace = "2s"
-"#;
 
 const RUST_MASTERS: [&str; 3] = ["cluster-rr", "shared-socket", "reuseport"];
 
@@ -56,15 +40,6 @@ fn main() {
         None,
         move || a_stopped_worker_times_out_then_recovers(&b),
     ));
-    let reloadable = reloadable(&bin);
-    for (name, why) in all.iter().filter(|(n, _)| reloadable.contains(n)) {
-        let (b, n) = (bin.clone(), name.clone());
-        trials.push(trial_unless(
-            format!("reload_replaces_workers::{name}"),
-            why.clone(),
-            move || reload_replaces_workers(&b, &n),
-        ));
-    }
     for userns in [true, false] {
         let b = bin.clone();
         let mode = if userns { "user_namespace" } else { "no_namespace" };
@@ -83,54 +58,6 @@ fn main() {
     let mut args = libtest_mimic::Arguments::from_args();
     args.test_threads = Some(1);
     libtest_mimic::run(&args, trials).exit()
-}
-
-/// The strategies `lbbench list` says reload (the others are skipped by a reload profile).
-fn reloadable(bin: &Path) -> Vec<String> {
-    let out = workspace_lbbench(bin, &common::workspace(), &["list"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut names = Vec::new();
-    let mut current = None;
-    for line in text.lines() {
-        if !line.starts_with(' ') {
-            current = line.split_whitespace().next().map(String::from);
-        } else if line.contains("reloads ") {
-            names.extend(current.take());
-        }
-    }
-    names
-}
-
-/// Runs the cells of `strategy` with `profile`; returns each cell and its fault report.
-fn run_cells(bin: &Path, strategy: &str, profile: &str) -> Vec<(Value, Value)> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("p.toml"), profile).unwrap();
-    let mut cmd = run_strategy(bin, dir.path(), strategy);
-    let out = output_within(&mut cmd, Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e}"));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let results: Value = serde_json::from_str(&std::fs::read_to_string(results_path(dir.path())).unwrap()).unwrap();
-    assert_eq!(results["failures"], serde_json::json!([]), "{stderr}");
-    let cells = results["cells"].as_array().unwrap().clone();
-    assert!(!cells.is_empty(), "{stderr}");
-    cells
-        .into_iter()
-        .map(|c| {
-            let f = c["fault"].clone();
-            assert!(f.is_object(), "no fault report: {c}");
-            (c, f)
-        })
-        .collect()
-}
-
-fn run_cell(bin: &Path, strategy: &str, profile: &str) -> (Value, Value) {
-    run_cells(bin, strategy, profile).remove(0)
-}
-
-fn num(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
 /// Worker `w`'s responses per interval.
@@ -234,41 +161,6 @@ fn a_stopped_worker_times_out_then_recovers(bin: &Path) {
         "no recovery after SIGCONT (median {later_rps:.0}/s from half a second after it): {f}"
     );
     assert_eq!(f["serving_at_end"], 2, "both workers answer after SIGCONT: {f}");
-}
-
-fn reload_replaces_workers(bin: &Path, strategy: &str) {
-    // Workers are replaced one after the other, and Node's take a while to start (a cold JIT,
-    // seconds on a busy machine): a long window to watch them in. A request unanswered for 5 s
-    // is lost, not slow.
-    let window = if strategy.starts_with("node") || strategy.starts_with("pm2") {
-        "\"12s\""
-    } else {
-        "\"6s\""
-    };
-    let profile = format!(
-        "{}[fault]\nkind = \"reload\"\nat = \"1s\"\n",
-        PROFILE.replace("\"3s\"", window).replace("\"1s\"", "\"5s\"")
-    );
-    let (_, f) = run_cell(bin, strategy, &profile);
-    assert!(f["note"].is_null(), "{strategy}: {}", f["note"]);
-    assert!(f["at_ms"].is_number(), "{strategy}: not reloaded: {f}");
-    let fronted = strategy.starts_with("nginx") || strategy.starts_with("haproxy");
-    if fronted {
-        // The front program reloads its own processes; the Hello World workers behind it stay.
-        assert!(
-            num(&f["processes_started"]) >= 1.0,
-            "{strategy}: nothing new after the reload: {f}"
-        );
-    } else {
-        assert_eq!(f["workers_replaced"], 2, "{strategy}: not every worker replaced: {f}");
-    }
-    if ["cluster-rr", "shared-socket", "shared-socket-exclusive"].contains(&strategy) {
-        let failed = num(&f["errors"]["reset"]) + num(&f["errors"]["timeout"]) + num(&f["errors"]["connect"]);
-        assert_eq!(
-            failed, 0.0,
-            "{strategy}: a keep-alive client lost requests to a reload: {f}"
-        );
-    }
 }
 
 /// Why this machine cannot run lbbench as an unprivileged user (in a user namespace, if `userns`).
@@ -412,10 +304,6 @@ fn iptables_runs_without_root(bin: &Path) {
         per_worker["0"].as_u64() > Some(0) && per_worker["1"].as_u64() > Some(0),
         "{per_worker}"
     );
-}
-
-fn results_path(dir: &Path) -> PathBuf {
-    dir.join("res/results.json")
 }
 
 /// The process's state letter (R, S, T for stopped...).

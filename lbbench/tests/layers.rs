@@ -3,7 +3,7 @@
 //! without a circle (read from the `crate::`, `super::` and `self::` paths in its sources).
 //!
 //! ```text
-//! lbbench (the binary)  →  harness  →  report, loadgen  →  model  →  lower crates
+//! lbbench (the binary)  →  harness  →  report, loadgen  →  model, stats  →  lower crates
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 /// Each crate's directory and the workspace crates it may depend on (normal and build
 /// dependencies; dev-dependencies may also use the test helpers).
 const LAYERS: &[(&str, &[&str])] = &[
-    ("lbbench", &["harness", "report", "loadgen", "model", "lbproc"]),
-    ("crates/harness", &["report", "loadgen", "model", "lbproc"]),
-    ("crates/report", &["model"]),
+    ("lbbench", &["harness", "report", "loadgen", "model", "stats", "lbproc"]),
+    ("crates/harness", &["report", "loadgen", "model", "stats", "lbproc"]),
+    ("crates/report", &["model", "stats"]),
     ("crates/loadgen", &["model", "lbproc"]),
     ("crates/model", &["lbproc"]),
+    ("crates/stats", &[]),
     ("crates/proc", &[]),
     ("crates/http1", &[]),
     ("crates/hello", &["http1", "lbproc"]),
