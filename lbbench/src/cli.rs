@@ -37,7 +37,7 @@ pub enum Cmd {
     New(NewArgs),
     /// Check the hosts a profile's [hosts] section names, as `run` does before a sweep, without load.
     Hosts(HostsArgs),
-    /// Internal: run one cell (spec on stdin, result on stdout).
+    /// Internal: run one cell (spec, then windows, on stdin; one result a window on stdout).
     #[command(hide = true)]
     Cell,
     /// Internal, on a load host: run its share of a load run for `lbbench run` (JSON lines on stdin/stdout).
@@ -202,8 +202,12 @@ pub struct CompareArgs {
     /// The results.json of the run to judge.
     pub new: PathBuf,
     /// Print a markdown table instead of the terminal table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub markdown: bool,
+    /// Print every comparison as JSON instead (the shape of results.json's `comparisons`: `a` is
+    /// NEW, `b` is BASE).
+    #[arg(long)]
+    pub json: bool,
     /// Also write an HTML page with the table and both runs' figures side by side.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,

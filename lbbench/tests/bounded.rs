@@ -17,7 +17,7 @@ use testkit::{gone, trial, wait_for, Needs};
 const RSS_LIMIT_KB: i64 = 64 * 1024;
 
 /// One core, keep-alive only, short: a profile for cells that are meant to fail.
-const SHORT: &str = "[sweep]\ncores = [1]\nworkloads = [\"keepalive\"]\n";
+const SHORT: &str = "[sweep]\ncores = [1]\nworkloads = [\"keepalive\"]\nrepeats = 1\n";
 
 /// `[load]` of a short run, with `extra` lines.
 fn load(extra: &str) -> String {

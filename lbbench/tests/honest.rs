@@ -93,7 +93,7 @@ fn python_strategy(name: &str, script: &str) -> String {
 /// Worker 1 starts 1.5 s after worker 0; 32 keep-alive connections must still reach both.
 fn the_load_waits_until_every_worker_serves() {
     let root = servers(&[("late", python_strategy("late", "late.py"))]);
-    let profile = "[sweep]\ncores = [1]\nworkers_per_core = 2\nworkloads = [\"keepalive\"]\n\
+    let profile = "[sweep]\ncores = [1]\nworkers_per_core = 2\nworkloads = [\"keepalive\"]\nrepeats = 1\n\
                    [load]\nconnections = 32\nduration = \"300ms\"\nwarmup = \"100ms\"\n";
     std::fs::write(root.path().join("p.toml"), profile).unwrap();
     let out = lbbench(

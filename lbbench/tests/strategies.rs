@@ -17,6 +17,7 @@ const PROFILE: &str = r#"
 cores = [1]
 workers_per_core = 2
 workloads = ["keepalive", "close"]
+repeats = 1
 [load]
 connections = 8
 duration = "500ms"

@@ -31,6 +31,7 @@ fn a_known_capacity_is_found() {
 [sweep]
 cores = [1]
 workloads = ["slow"]
+repeats = 1
 [workloads.slow]
 block = "1ms"
 connections = 16

@@ -5,6 +5,10 @@
 //! of requests take `slow`, the rest `fast`, default 0). Durations: a number with `ns`, `us`, `ms`
 //! or `s`, at most 10 s. Other query parameters are ignored; a malformed `cpu` or `block` gets 400.
 //! Each worker draws from its own generator, seeded by its index, so runs repeat.
+//!
+//! `HELLO_CPU_SCALE` in a worker's environment (a manifest's `env`) multiplies every CPU part it
+//! draws: two otherwise identical strategies whose costs differ by a known share, to check that
+//! the verdict tells them apart (scripts/verdict-checks).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -88,12 +92,24 @@ impl Work {
     /// blocking part (the whole event loop waits, as it would on a synchronous call).
     pub fn run(&self, rng: &Rng) {
         if let Some(d) = self.cpu {
-            spin(rng.draw(d));
+            spin(rng.draw(d).mul_f64(cpu_scale()));
         }
         if let Some(d) = self.block {
             std::thread::sleep(rng.draw(d));
         }
     }
+}
+
+/// `HELLO_CPU_SCALE`, read once: a positive factor, 1 when unset (or not a positive number).
+fn cpu_scale() -> f64 {
+    static SCALE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *SCALE.get_or_init(|| {
+        std::env::var("HELLO_CPU_SCALE")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0 && *s <= 100.0)
+            .unwrap_or(1.0)
+    })
 }
 
 fn thread_cpu() -> Duration {

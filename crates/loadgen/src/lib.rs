@@ -337,6 +337,19 @@ fn client_thread(
     if let Some(s) = &schedule {
         local.spawn_local(s.clone().run());
     }
+    // This thread's CPU time at the window's edges, read by the thread itself (a thread's
+    // schedstat cannot be read once it has exited, which it may have by the time another
+    // thread looks at the end).
+    let edges: Rc<std::cell::Cell<[Option<ThreadTime>; 2]>> = Rc::default();
+    {
+        let (edges, plan) = (edges.clone(), plan.clone());
+        local.spawn_local(async move {
+            tokio::time::sleep_until(plan.measure_from.into()).await;
+            edges.set([Some(ThreadTime::now()), None]);
+            tokio::time::sleep_until(plan.end.into()).await;
+            edges.set([edges.get()[0], Some(ThreadTime::now())]);
+        });
+    }
     let mut handles = Vec::with_capacity(conns.len());
     for (id, c) in conns.enumerate() {
         let (plan, stats, schedule) = (plan.clone(), stats.clone(), schedule.clone());
@@ -378,7 +391,12 @@ fn client_thread(
         let done = stats.ok + stats.non_2xx.values().sum::<u64>() + stats.errors.total() + stats.in_flight_at_end;
         stats.in_flight_at_end += stats.sent.saturating_sub(done);
     }
-    let (used, wall) = (ThreadTime::now().since(cpu0), wall.elapsed().as_secs_f64().max(1e-9));
+    let now = ThreadTime::now();
+    // An interrupted run's window ends now.
+    if let [Some(open), close] = edges.get() {
+        stats.window_cpu_s = close.unwrap_or(now).since(open).running.as_secs_f64();
+    }
+    let (used, wall) = (now.since(cpu0), wall.elapsed().as_secs_f64().max(1e-9));
     stats.cpu_busy = used.running.as_secs_f64() / wall;
     stats.cpu_wanted = (used.running + used.waiting).as_secs_f64() / wall;
     Ok(stats)

@@ -38,6 +38,9 @@ pub struct ThreadStats {
     /// Share of wall time on a CPU or waiting in the run queue for one: near 1 when the thread
     /// never waited on the network, however much other processes took of its CPU.
     pub cpu_wanted: f64,
+    /// This thread's time on a CPU over the measured window, s (its schedstat, in ns).
+    #[serde(default)]
+    pub window_cpu_s: f64,
     /// The same, interval by interval.
     pub timeline: Option<Timeline>,
 }
@@ -58,6 +61,7 @@ impl ThreadStats {
             per_worker: Vec::new(),
             cpu_busy: 0.0,
             cpu_wanted: 0.0,
+            window_cpu_s: 0.0,
             timeline: None,
         }
     }
@@ -145,6 +149,7 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
     let open = target_rps.is_some();
     let (mut uncorrected, mut send_lag) = (histogram(), histogram());
     let mut late_by_client = 0;
+    let mut client_cpu_s = 0.0;
     let mut r = LoadReport {
         connections,
         threads,
@@ -173,10 +178,12 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
                 .or_default() += n;
         }
         r.client_cpu_busy += t.cpu_busy / threads as f64;
+        client_cpu_s += t.window_cpu_s;
         wanted = wanted.max(t.cpu_wanted);
     }
     r.requests = r.ok + r.non_2xx.values().sum::<u64>();
     r.errors = r.error_kinds.total();
+    r.client_cpu_s = Some(client_cpu_s);
     r.rps = if duration_s > 0.0 {
         r.ok as f64 / duration_s
     } else {

@@ -58,6 +58,10 @@ pub struct CellResult {
     /// With load hosts: each host's own figures (its share of the load, histograms, client CPU).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub load_hosts: Vec<HostFigures>,
+    /// p99 under the same offered load as every strategy of its group: an open-loop window at
+    /// `load.common_rate` of the group's slowest closed-loop maximum (rounds after the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common_rate: Option<OpenLoopPoint>,
     /// Latency under load: open-loop runs at fractions of `load.rps`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub open_loop: Vec<OpenLoopPoint>,

@@ -4,7 +4,10 @@ use crate::fault::FaultConfig;
 use crate::hosts::HostsConfig;
 use crate::limits::{MAX_RUN, MIN_INTERVAL};
 use crate::network::NetworkConfig;
+use crate::noise::NoiseConfig;
+use crate::rounds::{Design, Repeats};
 use crate::slo::SloConfig;
+use crate::verdict::VerdictConfig;
 use crate::workload::{self, Workload, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -36,6 +39,12 @@ pub struct Config {
     /// Server and load on other machines, over ssh; none: everything here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hosts: Option<HostsConfig>,
+    /// How sure a call must be, and how close is the same.
+    #[serde(default, skip_serializing_if = "crate::is_default")]
+    pub verdict: VerdictConfig,
+    /// When a window is spoiled by the machine, and how often it is measured again.
+    #[serde(default, skip_serializing_if = "crate::is_default")]
+    pub noise: NoiseConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -48,8 +57,18 @@ pub struct SweepConfig {
     pub workloads: Vec<Workload>,
     /// Worker processes per server core.
     pub workers_per_core: usize,
-    /// Measurements per cell; plots and tables use the median.
-    pub repeats: usize,
+    /// Rounds of every strategy per (cores, workload): a number, or "auto" (see [`Repeats`]).
+    pub repeats: Repeats,
+    /// With "auto": the rounds every group gets first.
+    pub min_repeats: usize,
+    /// With "auto": the most rounds any group gets.
+    pub max_repeats: usize,
+    /// With "auto": no round is added once the sweep has run this long (none: no limit but
+    /// `max_repeats`).
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Duration>,
+    /// Whether strategies stay started between their windows (see [`Design`]).
+    pub design: Design,
     /// Which hardware threads of each server core the server gets.
     pub smt: Smt,
 }
@@ -93,6 +112,10 @@ pub struct LoadConfig {
     /// Length of the intervals of each run's timeline (figures per interval of the window).
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
+    /// p99 at one offered load for all: in every round after the first, each strategy also gets
+    /// an open-loop window at this fraction of the slowest strategy's closed-loop maximum in its
+    /// (cores, workload), so their latencies compare at the same rate. 0: off.
+    pub common_rate: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -133,7 +156,11 @@ impl Default for SweepConfig {
             cores: vec![1, 2],
             workloads: vec!["keepalive".into(), "close".into()],
             workers_per_core: 1,
-            repeats: 1,
+            repeats: Repeats::Auto,
+            min_repeats: 3,
+            max_repeats: 12,
+            budget: None,
+            design: Design::Alternate,
             smt: Smt::OneThread,
         }
     }
@@ -151,6 +178,7 @@ impl Default for LoadConfig {
             open_loop_duration: Duration::from_secs(3),
             open_loop_warmup: Duration::from_millis(300),
             interval: Duration::from_secs(1),
+            common_rate: 0.5,
         }
     }
 }
@@ -179,6 +207,16 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// How this profile's rounds are taken: a `[fault]` changes the server it hits and load hosts
+    /// drive one cell at a time, so with either every window gets a fresh start.
+    pub fn design(&self) -> Design {
+        if self.fault.is_some() || self.hosts.is_some() {
+            Design::Restart
+        } else {
+            self.sweep.design
+        }
+    }
+
     /// What workload `name` asks for: defined in the profile, or built in.
     pub fn workload(&self, name: &Workload) -> Option<WorkloadSpec> {
         workload::resolve(name.name(), &self.workloads)
@@ -235,9 +273,27 @@ impl Config {
                 );
             }
         }
-        if s.repeats == 0 || s.workers_per_core == 0 {
+        if s.repeats == Repeats::Fixed(0) || s.workers_per_core == 0 {
             return Err("sweep.repeats and sweep.workers_per_core must be at least 1".into());
         }
+        if s.min_repeats < 2 || s.max_repeats < s.min_repeats {
+            return Err(format!(
+                "sweep.min_repeats = {} and max_repeats = {}: a paired comparison needs at least 2 rounds, \
+                 and max_repeats must not be below min_repeats",
+                s.min_repeats, s.max_repeats
+            ));
+        }
+        if s.budget.is_some_and(|b| b.is_zero() || b > MAX_DURATION) {
+            return Err("sweep.budget must be positive and at most a week, e.g. \"8m\"".into());
+        }
+        if !(0.0..=1.0).contains(&self.load.common_rate) {
+            return Err(format!(
+                "load.common_rate = {} must be a fraction in [0, 1] of the slowest strategy's maximum (0: off)",
+                self.load.common_rate
+            ));
+        }
+        self.verdict.check()?;
+        self.noise.check()?;
         if self.load.connections == 0 {
             return Err("load.connections must be at least 1".into());
         }
@@ -333,136 +389,5 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shipped_profiles_parse() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
-        let mut n = 0;
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            if entry.path().extension().is_some_and(|e| e == "toml") {
-                let text = std::fs::read_to_string(entry.path()).unwrap();
-                Config::parse(&text, &entry.path().display().to_string())
-                    .unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
-                n += 1;
-            }
-        }
-        assert!(n >= 5, "every profile under configs/ is read");
-    }
-
-    #[test]
-    fn a_fault_across_hosts_is_refused_saying_why() {
-        let hosts = "[hosts]\nserver = \"srv\"\nload = [\"gen1\"]\n";
-        Config::parse(hosts, "x.toml").unwrap();
-        let err = Config::parse(&format!("{hosts}[fault]\nkind = \"kill\"\nat = \"1s\"\n"), "x.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("[fault]") && err.contains("remove one of them"), "{err}");
-    }
-
-    #[test]
-    fn a_typo_names_file_line_and_the_allowed_keys() {
-        let err = Config::parse("[load]\nconections = 8\n", "x.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("x.toml"), "{err}");
-        assert!(err.contains("line 2"), "{err}");
-        assert!(err.contains("conections") && err.contains("`connections`"), "{err}");
-        assert!(err.contains("did you mean `connections`?"), "{err}");
-        let far = Config::parse("[load]\nbananas = 8\n", "x.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(far.contains("`duration`") && !far.contains("did you mean"), "{far}");
-    }
-
-    #[test]
-    fn a_wrong_type_names_the_line_and_expected_type() {
-        let err = Config::parse("[sweep]\ncores = \"two\"\n", "x.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("line 2") && err.contains("expected a sequence"), "{err}");
-        let err = Config::parse("[sweep]\nworkloads = [\"open\"]\n", "x.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("unknown workload \"open\"") && err.contains("keepalive, close"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn named_workloads_are_defined_checked_and_resolved() {
-        let text = "[sweep]\nworkloads = [\"keepalive\", \"slow\"]\n[workloads.slow]\nconnection = \"close\"\nblock = \"bimodal:0.01:20ms\"\n";
-        let c = Config::parse(text, "x.toml").unwrap();
-        let slow = c.workload(&"slow".into()).unwrap();
-        assert_eq!(slow.path(), "/?block=bimodal:0.01:20ms");
-        assert!(!slow.keepalive());
-        assert!(c.workload(&"keepalive".into()).unwrap().keepalive());
-        let bad = text.replace("20ms", "20 ms");
-        let err = Config::parse(&bad, "x.toml").unwrap_err().to_string();
-        assert!(err.contains("workloads.slow.block"), "{err}");
-        let typo = "[workloads.slow]\nconection = \"close\"\n";
-        let err = Config::parse(typo, "x.toml").unwrap_err().to_string();
-        assert!(err.contains("did you mean `connection`?"), "{err}");
-    }
-
-    #[test]
-    fn semantic_checks() {
-        let err = Config::parse("[sweep]\ncores = []\n", "x.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("sweep.cores"), "{err}");
-        let c = Config::parse("[load]\nduration = \"3s\"\n", "x.toml").unwrap();
-        assert_eq!(c.load.duration, Duration::from_secs(3));
-        assert_eq!(c.sweep, SweepConfig::default());
-    }
-
-    #[test]
-    fn durations_no_run_can_honour_are_refused_naming_the_key() {
-        let err = |text: &str| Config::parse(text, "x.toml").unwrap_err().to_string();
-        assert!(err("[load]\nrequest_timeout = \"0s\"\n").contains("load.request_timeout must be positive"));
-        assert!(err("[server]\nready_timeout = \"0s\"\n").contains("server.ready_timeout must be positive"));
-        let long = err("[load]\nduration = \"100000000000h\"\n");
-        assert!(
-            long.contains("load.duration = ") && long.contains("longer than lbbench allows"),
-            "{long}"
-        );
-        assert!(err("[load]\ninterval = \"1ms\"\n").contains("load.interval must be at least"));
-        Config::parse("[load]\nwarmup = \"0s\"\n[server]\nstop_grace = \"0s\"\n", "x.toml").unwrap();
-    }
-
-    #[test]
-    fn smt_takes_one_thread_or_all_threads() {
-        assert_eq!(SweepConfig::default().smt, Smt::OneThread);
-        let c = Config::parse("[sweep]\nsmt = \"all-threads\"\n", "x.toml").unwrap();
-        assert_eq!(c.sweep.smt, Smt::AllThreads);
-        let err = Config::parse("[sweep]\nsmt = \"both\"\n", "x.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("line 2") && err.contains("`one-thread`") && err.contains("`all-threads`"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn hosts_are_strings_or_tables_and_checked() {
-        let text = "[hosts]\nserver = \"root@srv\"\nload = [\"gen1\", { ssh = \"gen2\", cpus = \"1-2\", lbbench = \"/opt/lbbench\" }]\n";
-        let c = Config::parse(text, "x.toml").unwrap();
-        let h = c.hosts.unwrap();
-        assert_eq!(h.server.ssh, "root@srv");
-        assert_eq!(h.load[0].ssh, "gen1");
-        assert_eq!(h.load[1].cpus.as_deref(), Some("1-2"));
-        assert_eq!(h.load[1].lbbench.as_deref(), Some(std::path::Path::new("/opt/lbbench")));
-        let typo = text.replace("cpus =", "cpu =");
-        let err = Config::parse(&typo, "x.toml").unwrap_err().to_string();
-        assert!(err.contains("unknown field `cpu`"), "{err}");
-        let none = "[hosts]\nserver = \"srv\"\nload = []\n";
-        let err = Config::parse(none, "x.toml").unwrap_err().to_string();
-        assert!(err.contains("at least one load host"), "{err}");
-        let repo = "[hosts]\nserver = \"srv\"\nload = [{ ssh = \"g\", repo = \"/r\" }]\n";
-        let err = Config::parse(repo, "x.toml").unwrap_err().to_string();
-        assert!(err.contains("server host only"), "{err}");
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

@@ -33,6 +33,9 @@ pub struct CpuReport {
     /// included), by CPU number.
     #[serde(with = "crate::serde_keys")]
     pub server_cpus_busy: BTreeMap<usize, f64>,
+    /// What the machine did to the window besides the load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<crate::noise::Noise>,
 }
 
 impl CpuReport {

@@ -22,10 +22,19 @@ pub mod load_host;
 pub mod machine;
 pub mod names;
 pub mod network;
+pub mod noise;
 pub mod placement;
 pub mod read;
 pub mod results;
+pub mod rounds;
 pub mod serde_keys;
 pub mod slo;
 pub mod timeline;
+pub mod verdict;
 pub mod workload;
+
+/// Whether `v` is its type's default: a section a profile did not set is not written back, so a
+/// results file of an older lbbench reads and writes back the same.
+pub(crate) fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}

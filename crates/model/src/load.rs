@@ -159,6 +159,9 @@ pub struct LoadReport {
     /// The same figures interval by interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeline: Option<TimelineReport>,
+    /// The client threads' CPU time over the window, s (on a CPU; from their schedstat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cpu_s: Option<f64>,
     /// Stopped early (Ctrl-C on `lbbench load`): the window is the part measured before it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,

@@ -7,7 +7,7 @@ use crate::workload::Workload;
 use serde::{Deserialize, Serialize};
 
 /// The layout of results.json; a reader refuses (or converts) other versions.
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Results {
@@ -34,6 +34,12 @@ pub struct Results {
     pub config: Config,
     pub skipped: Vec<Skipped>,
     pub failures: Vec<Failure>,
+    /// The machine's noise before the sweep, and what it means for rankings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_check: Option<crate::noise::MachineCheck>,
+    /// Every comparison the verdict makes, with its interval and call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<crate::verdict::Comparison>,
     /// Read one by one (see [`crate::read::parse`]), so a bad cell is named.
     #[serde(default)]
     pub cells: Vec<CellResult>,
@@ -94,6 +100,11 @@ impl Results {
     /// Strategies in the order they first appear, for stable legends and colours.
     pub fn strategies(&self) -> Vec<String> {
         first_seen(self.cells.iter().map(|c| &c.strategy))
+    }
+
+    /// The most rounds any (strategy, cores, workload) got (0 before the first cell).
+    pub fn rounds(&self) -> usize {
+        self.cells.iter().map(|c| c.repeat + 1).max().unwrap_or(0)
     }
 
     /// Workloads in the order they first appear (the profile's order).

@@ -45,15 +45,16 @@ impl CpuTimes {
     }
 }
 
-/// The busy share of each of `cpus` between two readings: everything but idle and I/O wait
-/// counts as busy, softirq and kernel threads included.
+/// The busy share of each of `cpus` between two readings, of the time the CPU was this guest's:
+/// everything but idle and I/O wait counts as busy, softirq and kernel threads included, and the
+/// hypervisor's steal counts as neither (a CPU whose third was stolen is not a saturated one).
 pub fn busy_shares(start: &[CpuTimes], end: &[CpuTimes], cpus: &[usize]) -> std::collections::BTreeMap<usize, f64> {
     let find = |times: &[CpuTimes], cpu: usize| times.iter().find(|t| t.cpu == cpu).copied();
     cpus.iter()
         .filter_map(|&c| {
             let d = find(end, c)?.since(&find(start, c)?);
-            let all = d.total().max(1);
-            Some((c, (d.total() - d.idle_all()) as f64 / all as f64))
+            let mine = (d.total() - d.steal).max(1);
+            Some((c, (d.total() - d.idle_all() - d.steal) as f64 / mine as f64))
         })
         .collect()
 }
@@ -109,6 +110,14 @@ mod tests {
         assert_eq!((cpus[0].total(), cpus[0].idle_all(), cpus[0].steal), (60, 51, 2));
         let later = CpuTimes { user: 14, ..cpus[0] };
         assert_eq!(later.since(&cpus[0]).total(), 10);
+        // 10 ticks: 4 busy, 2 stolen, 4 idle: busy 4 of the guest's 8.
+        let end = CpuTimes {
+            user: cpus[0].user + 4,
+            steal: cpus[0].steal + 2,
+            idle: cpus[0].idle + 4,
+            ..cpus[0]
+        };
+        assert_eq!(busy_shares(&cpus, &[end], &[0])[&0], 0.5);
         assert!(!read().is_empty(), "this machine's /proc/stat");
     }
 }

@@ -1,17 +1,31 @@
 //! Two runs side by side (`lbbench compare BASE NEW`): for every (strategy, cores, workload) in
-//! both, NEW against BASE in req/s, p99 and CPU per request, each called better, worse or within
-//! noise by the verdict's own rule ([`Metric::beats`]: every run of one beat every run of the
-//! other, at least two runs each). With one run per cell there is no spread, so nothing is called.
+//! both, NEW against BASE in throughput, p99 at the common rate and CPU per request, each with
+//! the ratio of the runs' geometric means, its confidence interval (Welch's t on the logs of
+//! each side's rounds: the runs are not paired) and a call, at the confidence of all of them
+//! together.
+//!
+//! Between two runs the machine itself moves (on the development VM one sweep used 45 % more CPU
+//! per request than the one before, same commit), and it moves every strategy alike. With
+//! [`SHIFTED`] cells or more, each metric's median change over the cells is that shift: it is
+//! stated, and every cell's call is relative to it, so what is called is what moved one
+//! strategy against the others. A change that moves every strategy alike shows as the shift,
+//! never as a call.
 
-use crate::points::Point;
-use crate::verdict::Metric;
+use crate::verdict::{self, Pending};
 use anyhow::Result;
+use model::cell::CellResult;
+use model::cpu::Bottleneck;
 use model::results::Results;
+use model::verdict::{Comparison as Verdict, Metric};
 use model::workload::Workload;
 use std::path::Path;
 
 /// What is compared, in the table's order.
 pub const METRICS: [Metric; 3] = [Metric::Throughput, Metric::P99, Metric::CpuPerRequest];
+
+/// With this many cells compared or more, the median change of a metric is taken as the
+/// machine's shift between the runs.
+pub const SHIFTED: usize = 6;
 
 /// Reads a results file of this lbbench's schema, refusing any other: both sides of a
 /// comparison must have been measured the same way.
@@ -22,14 +36,19 @@ pub fn read(path: &Path) -> Result<Results> {
 /// How NEW fared against BASE in one metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Call {
+    /// NEW is better beyond the interval.
     Better,
     Worse,
-    /// The runs overlap.
-    WithinNoise,
+    /// Within the equivalence margin.
+    Equivalent,
+    /// The interval is too wide to say.
+    Undecided,
     /// A side has a single run: no spread, so no call.
     OneRun,
-    /// A side did not measure it (CPU in older results).
+    /// A side did not measure it (no common-rate window, or CPU in older results).
     NotMeasured,
+    /// The client limited a side's throughput: it says nothing about the strategy.
+    ClientBound,
 }
 
 /// What the "*" of [`Call::OneRun`] means.
@@ -40,14 +59,12 @@ impl Call {
         match self {
             Call::Better => "better",
             Call::Worse => "worse",
-            Call::WithinNoise => "within noise",
-            Call::OneRun => "within noise*",
+            Call::Equivalent => "equivalent",
+            Call::Undecided => "undecided",
+            Call::OneRun => "undecided*",
             Call::NotMeasured => "not measured",
+            Call::ClientBound => "client-bound",
         }
-    }
-
-    pub fn within_noise(self) -> bool {
-        matches!(self, Call::WithinNoise | Call::OneRun)
     }
 }
 
@@ -55,47 +72,34 @@ impl Call {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub metric: Metric,
+    /// Each run's geometric mean over its rounds.
     pub base: Option<f64>,
     pub new: Option<f64>,
-    /// Lowest and highest over each run's repeats.
-    pub base_range: Option<(f64, f64)>,
-    pub new_range: Option<(f64, f64)>,
+    /// NEW against BASE, relative to the shift: `a` is NEW.
+    pub verdict: Option<Verdict>,
     pub call: Call,
 }
 
 impl Change {
-    fn of(metric: Metric, base: &Point, new: &Point) -> Change {
-        let call = if metric.value(base).is_none() || metric.value(new).is_none() {
-            Call::NotMeasured
-        } else if metric.beats(new, base) {
-            Call::Better
-        } else if metric.beats(base, new) {
-            Call::Worse
-        } else if base.runs < 2 || new.runs < 2 {
-            Call::OneRun
-        } else {
-            Call::WithinNoise
-        };
-        Change {
-            metric,
-            base: metric.value(base),
-            new: metric.value(new),
-            base_range: metric.range(base).filter(|_| base.runs > 1),
-            new_range: metric.range(new).filter(|_| new.runs > 1),
-            call,
-        }
-    }
-
-    /// NEW / BASE.
+    /// NEW / BASE of the geometric means (before the shift is taken out).
     pub fn ratio(&self) -> Option<f64> {
         Some(self.new? / self.base?.max(1e-9))
     }
 
-    /// "+20.0 % better": how much the figure moved, and the call.
-    pub fn verdict(&self) -> String {
-        match self.ratio() {
-            Some(r) => format!("{:+.1} % {}", (r - 1.0) * 100.0, self.call.label()),
-            None => self.call.label().into(),
+    /// "+20.0 % (+15.1…+25.2) better": how much NEW moved against the shift, and the call.
+    pub fn words(&self) -> String {
+        match &self.verdict {
+            Some(v) => {
+                // The verdict's ratio is "how much better"; the table says how the figure moved.
+                let moved = |r: f64| if self.metric.higher_is_better() { r } else { 1.0 / r };
+                let (lo, hi) = (moved(v.ci[0]).min(moved(v.ci[1])), moved(v.ci[0]).max(moved(v.ci[1])));
+                let p = |r: f64| format!("{:+.1}", (r - 1.0) * 100.0);
+                format!("{} % ({}…{}) {}", p(moved(v.ratio)), p(lo), p(hi), self.call.label())
+            }
+            None => match self.ratio() {
+                Some(r) => format!("{:+.1} % {}", (r - 1.0) * 100.0, self.call.label()),
+                None => self.call.label().into(),
+            },
         }
     }
 }
@@ -114,76 +118,177 @@ pub struct Row {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Comparison {
+pub struct Outcome {
     pub rows: Vec<Row>,
     pub only_base: Vec<Key>,
     pub only_new: Vec<Key>,
     /// Differences between the two runs' machines, programs and loads that may explain a change.
     pub warnings: Vec<String>,
+    /// Each metric's shift between the runs (NEW / BASE of the median cell), where taken out.
+    pub shifts: Vec<(Metric, f64)>,
     /// Each run's commit.
     pub commits: (String, String),
 }
 
-/// NEW against BASE, cell by cell.
-pub fn compare(base: &Results, new: &Results) -> Comparison {
-    let (bp, np) = (crate::points::points(base), crate::points::points(new));
-    let key = |p: &Point| (p.strategy.clone(), p.cores, p.workload.clone());
-    let rows: Vec<Row> = bp
+impl Outcome {
+    /// Every comparison made, as results.json's `comparisons` holds them (`lbbench compare --json`).
+    pub fn verdicts(&self) -> Vec<Verdict> {
+        self.rows
+            .iter()
+            .flat_map(|r| r.changes.iter().filter_map(|c| c.verdict.clone()))
+            .collect()
+    }
+}
+
+fn geo_mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp())
+}
+
+/// The cells of `r`, by key, in the order the runs first have them.
+fn keyed(r: &Results) -> Vec<(Key, Vec<&CellResult>)> {
+    let mut out: Vec<(Key, Vec<&CellResult>)> = Vec::new();
+    for c in &r.cells {
+        let key = (c.strategy.clone(), c.cores, c.workload.clone());
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, cells)) => cells.push(c),
+            None => out.push((key, vec![c])),
+        }
+    }
+    out
+}
+
+fn client_bound(cells: &[&CellResult]) -> bool {
+    cells
         .iter()
-        .filter_map(|b| {
-            let n = np.iter().find(|n| key(n) == key(b))?;
-            Some(Row {
-                strategy: b.strategy.clone(),
-                cores: b.cores,
-                workload: b.workload.clone(),
-                runs: (b.runs, n.runs),
-                changes: METRICS.iter().map(|&m| Change::of(m, b, n)).collect(),
-            })
+        .any(|c| matches!(c.bottleneck, Some(Bottleneck::Client | Bottleneck::Shared)))
+}
+
+/// NEW against BASE, cell by cell.
+pub fn compare(base: &Results, new: &Results) -> Outcome {
+    let (bk, nk) = (keyed(base), keyed(new));
+    let pairs: Vec<(&Key, &[&CellResult], &[&CellResult])> = bk
+        .iter()
+        .filter_map(|(k, b)| Some((k, b.as_slice(), nk.iter().find(|(q, _)| q == k)?.1.as_slice())))
+        .collect();
+    let values =
+        |cells: &[&CellResult], m: Metric| -> Vec<f64> { cells.iter().filter_map(|c| verdict::value(m, c)).collect() };
+    // Each metric's shift: the median cell's change, with enough cells to tell it from them.
+    let shifts: Vec<(Metric, f64)> = METRICS
+        .iter()
+        .filter_map(|&m| {
+            let mut ratios: Vec<f64> = pairs
+                .iter()
+                .filter_map(|(_, b, n)| Some(geo_mean(&values(n, m))? / geo_mean(&values(b, m))?))
+                .collect();
+            if ratios.len() < SHIFTED {
+                return None;
+            }
+            ratios.sort_by(f64::total_cmp);
+            Some((m, ratios[(ratios.len() - 1) / 2]))
         })
         .collect();
-    let only = |a: &[Point], b: &[Point]| -> Vec<Key> {
+    let shift = |m: Metric| shifts.iter().find(|(s, _)| *s == m).map_or(1.0, |(_, v)| *v);
+    // What each cell can be compared in, to count the family before any interval.
+    let mut pending: Vec<(usize, usize, Pending)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    for (i, (key, b, n)) in pairs.iter().enumerate() {
+        let mut changes = Vec::new();
+        for (j, &metric) in METRICS.iter().enumerate() {
+            let (bv, nv) = (values(b, metric), values(n, metric));
+            let call = if bv.is_empty() || nv.is_empty() {
+                Call::NotMeasured
+            } else if metric == Metric::Throughput && (client_bound(b) || client_bound(n)) {
+                Call::ClientBound
+            } else if bv.len() < 2 || nv.len() < 2 {
+                Call::OneRun
+            } else {
+                let s = shift(metric);
+                pending.push((
+                    i,
+                    j,
+                    Pending {
+                        workload: key.2.clone(),
+                        cores: key.1,
+                        metric,
+                        a: format!("NEW {}", key.0),
+                        b: format!("BASE {}", key.0),
+                        values: (nv.iter().map(|v| v / s).collect(), bv.clone()),
+                        note: (s != 1.0)
+                            .then(|| format!("relative to every cell's shift of {:+.1} %", (s - 1.0) * 100.0)),
+                    },
+                ));
+                Call::Undecided
+            };
+            changes.push(Change {
+                metric,
+                base: geo_mean(&bv),
+                new: geo_mean(&nv),
+                verdict: None,
+                call,
+            });
+        }
+        rows.push(Row {
+            strategy: key.0.clone(),
+            cores: key.1,
+            workload: key.2.clone(),
+            runs: (b.len(), n.len()),
+            changes,
+        });
+    }
+    let cfg = &new.config.verdict;
+    let each = stats::family_confidence(cfg.confidence, pending.len());
+    let (places, pending): (Vec<(usize, usize)>, Vec<Pending>) =
+        pending.into_iter().map(|(i, j, p)| ((i, j), p)).unzip();
+    // decide_all keeps the order and drops only what has no interval: match by cell and metric.
+    for v in verdict::decide_all(pending, false, each, cfg) {
+        let Some(&(i, j)) = places.iter().find(|&&(i, j)| {
+            let row = &rows[i];
+            v.a == format!("NEW {}", row.strategy)
+                && v.cores == row.cores
+                && v.workload == row.workload
+                && v.metric == METRICS[j]
+        }) else {
+            continue;
+        };
+        let change = &mut rows[i].changes[j];
+        change.call = match v.call {
+            model::verdict::Call::A => Call::Better,
+            model::verdict::Call::B => Call::Worse,
+            model::verdict::Call::Equivalent => Call::Equivalent,
+            model::verdict::Call::Undecided => Call::Undecided,
+        };
+        change.verdict = Some(v);
+    }
+    let only = |a: &[(Key, Vec<&CellResult>)], b: &[(Key, Vec<&CellResult>)]| -> Vec<Key> {
         a.iter()
-            .filter(|p| !b.iter().any(|q| key(q) == key(p)))
-            .map(key)
+            .filter(|(k, _)| !b.iter().any(|(q, _)| q == k))
+            .map(|(k, _)| k.clone())
             .collect()
     };
     let commit = |r: &Results| r.git_commit.clone().unwrap_or_else(|| "unknown".into());
     let mut warnings = differences(base, new);
-    warnings.extend(together(&rows));
-    Comparison {
+    warnings.extend(
+        shifts
+            .iter()
+            .filter(|(_, s)| (s - 1.0).abs() > cfg.margin)
+            .map(|(m, s)| {
+                format!(
+                    "{} moved by {:+.1} % in the median cell: every strategy moved together, so either what changed \
+             touches them all (a kernel setting) or the machine did (other load, CPU frequency, a VM \
+             neighbour); the calls are relative to it. Run BASE again to tell",
+                    m.words(),
+                    (s - 1.0) * 100.0
+                )
+            }),
+    );
+    Outcome {
         rows,
-        only_base: only(&bp, &np),
-        only_new: only(&np, &bp),
+        only_base: only(&bk, &nk),
+        only_new: only(&nk, &bk),
         warnings,
+        shifts,
         commits: (commit(base), commit(new)),
     }
-}
-
-/// A median change over every cell beyond this is called out.
-const TOGETHER: f64 = 0.10;
-
-/// Where the median cell moved by over [`TOGETHER`] in throughput or CPU per request, every
-/// strategy moved together: what changed touches them all, or the machine itself changed (on the
-/// development VM one sweep used 45 % more CPU per request than the one before, same commit).
-fn together(rows: &[Row]) -> Vec<String> {
-    [Metric::Throughput, Metric::CpuPerRequest]
-        .into_iter()
-        .filter_map(|metric| {
-            let i = METRICS.iter().position(|&m| m == metric)?;
-            let mut ratios: Vec<f64> = rows.iter().filter_map(|r| r.changes[i].ratio()).collect();
-            ratios.sort_by(f64::total_cmp);
-            let median = *ratios.get(ratios.len().checked_sub(1)? / 2)?;
-            ((median - 1.0).abs() > TOGETHER).then(|| {
-                format!(
-                    "{} moved by {:+.1} % in the median cell: every strategy moved together, so either what \
-                     changed touches them all (a kernel setting) or the machine did (other load, CPU frequency, \
-                     a VM neighbour); run BASE again to tell",
-                    metric.name(),
-                    (median - 1.0) * 100.0
-                )
-            })
-        })
-        .collect()
 }
 
 /// What differs between the runs besides the code under test.

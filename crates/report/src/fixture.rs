@@ -73,6 +73,14 @@ fn cpu(us_per_request: f64, rps: f64, cores: usize) -> CpuReport {
         ],
         server_cpu_us_per_request: us_per_request,
         server_cpu_util: total / cores as f64,
+        noise: Some(model::noise::Noise {
+            server_steal: 0.012,
+            client_steal: 0.008,
+            interference: 0.004,
+            involuntary_switches: 40,
+            resolution: 0.02,
+            redone: Vec::new(),
+        }),
         requests_per_cpu_second: 1e6 / us_per_request,
         server_cpus_busy: (0..cores).map(|c| (c, 0.95)).collect(),
     }
@@ -173,6 +181,7 @@ pub fn results() -> Results {
                         client_saturated: s == 1 && cores == 1,
                         ..LoadReport::default()
                     },
+                    common_rate: None,
                     open_loop: if repeat == 0 { open_loop(rps) } else { Vec::new() },
                 });
             }
@@ -206,12 +215,16 @@ pub fn results() -> Results {
             fault: None,
             network: Default::default(),
             hosts: None,
+            verdict: Default::default(),
+            noise: Default::default(),
         },
         skipped: vec![Skipped {
             strategy: "gamma".into(),
             reason: "needs nginx on PATH".into(),
         }],
         failures: vec![],
+        machine_check: None,
+        comparisons: Vec::new(),
         cells,
     }
 }

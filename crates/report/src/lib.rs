@@ -14,6 +14,7 @@ pub mod html;
 pub mod json;
 pub mod load_text;
 pub mod markdown;
+pub mod noise;
 pub mod placement;
 pub mod points;
 pub mod svg;

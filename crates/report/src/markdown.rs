@@ -26,11 +26,23 @@ pub fn render(r: &Results) -> String {
     );
     let (header, rows) = table::rows(r);
     out += &pipe_table(&header, &rows);
-    out += "\n## Verdict\n\nPer workload and core count, the strategy with the highest req/s (and the lowest p99), \
-            called ahead only when every one of its runs beat every run of the next one (their min–max \
-            ranges do not overlap, at least two runs each).\n\n";
-    for v in verdict::verdicts(r) {
-        out += &format!("- {}\n", v.sentence());
+    out += &format!(
+        "\n## Verdict\n\nPer workload and core count, the leader against every other strategy, paired by round, \
+         at {:.0} % confidence over the run's {} comparisons together: ahead when the interval clears 1, \
+         equivalent within ±{:.0} %, else undecided.\n\n",
+        r.config.verdict.confidence * 100.0,
+        verdict::of(r).len(),
+        r.config.verdict.margin * 100.0
+    );
+    if let Some(check) = &r.machine_check {
+        out += &format!("- machine check: {}\n", check.verdict);
+    }
+    out += &format!(
+        "- noise: {}\n",
+        crate::noise::summary(r).sentence(r.config.noise.threshold)
+    );
+    for line in verdict::lines(r) {
+        out += &format!("- {line}\n");
     }
     out += &super::faults::markdown(r);
     if let Some(t) = &r.topology {

@@ -56,6 +56,7 @@ pub fn rows(results: &Results) -> (Vec<&'static str>, Vec<Vec<String>>) {
         "cores",
         "req/s",
         "± (CV)",
+        "how sure",
         "p50 ms",
         "p99 ms",
         "p99 range ms",
@@ -68,7 +69,18 @@ pub fn rows(results: &Results) -> (Vec<&'static str>, Vec<Vec<String>>) {
         "capacity req/s",
         "notes",
     ];
-    let rows = crate::points::points(results).into_iter().map(|p| row(&p)).collect();
+    let cs = crate::verdict::of(results);
+    let rows = crate::points::points(results)
+        .into_iter()
+        .map(|p| {
+            let mut row = row(&p);
+            row.insert(
+                5,
+                crate::verdict::how_sure(results, &cs, &p.strategy, p.cores, &p.workload),
+            );
+            row
+        })
+        .collect();
     (header, rows)
 }
 

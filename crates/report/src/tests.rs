@@ -208,7 +208,10 @@ fn table_and_markdown_show_medians_notes_and_skips() {
     assert!(t.contains("skipped gamma: needs nginx"), "{t}");
     let m = markdown::render(&r);
     assert!(m.contains("| keepalive | beta | 2 | 4001 | 0.0 % |"), "{m}");
-    assert!(m.contains("## Verdict") && m.contains("beta leads alpha"), "{m}");
+    assert!(
+        m.contains("## Verdict") && m.contains("CPU per request: alpha leads"),
+        "{m}"
+    );
     assert!(
         m.contains("- alpha: alpha 1.0") && m.contains("built by rustc 1.95.0"),
         "{m}"

@@ -5,18 +5,24 @@
 //! A comparison is a ratio, `a` over `b` in the metric's better direction (above 1: `a` is
 //! better), estimated on logarithms so that 2× and ½× are equally far from 1:
 //!
-//! - **paired** ([`paired`]): `a` and `b` measured in the same round, so the round's noise — the
-//!   machine's drift over minutes — cancels in each round's ratio; the interval is Student's t
-//!   over the rounds' log ratios;
-//! - **unpaired** ([`unpaired`]): two runs' series (`lbbench compare`), Welch's t on the logs.
+//! - **paired** ([`Sample::paired`]): `a` and `b` measured in the same round, so the round's
+//!   noise — the machine's drift over minutes — cancels in each round's ratio; the interval is
+//!   Student's t over the rounds' log ratios;
+//! - **unpaired** ([`Sample::unpaired`]): two runs' series (`lbbench compare`), t on the logs
+//!   with the two sides' variance pooled.
 //!
-//! A run makes dozens of comparisons, so each interval is taken at the family's level
+//! A run makes dozens of comparisons of a few rounds each. Their variances are moderated
+//! together ([`moderate`]): each borrows degrees of freedom from the others, so that a handful of
+//! rounds can reach the family's level. Each interval is taken at that level
 //! ([`family_confidence`], Bonferroni): at 95 % over the family, the chance that any call of a run
 //! is wrong is at most 5 %. A call ([`call`]) says `a` or `b` is ahead when the whole interval is
 //! on one side of 1, `equivalent` when it lies within the margin, and `undecided` otherwise.
 #![warn(missing_docs)]
 
-use statrs::distribution::{ContinuousCDF, StudentsT};
+mod moderate;
+
+pub use moderate::{prior as moderate, Prior};
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 /// A ratio and its confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,9 +35,12 @@ pub struct Interval {
     pub high: f64,
     /// Observations behind it: rounds (paired), or the smaller side (unpaired).
     pub n: usize,
-    /// The standard deviation of the log ratios (paired) or the pooled one (unpaired): what the
-    /// number of rounds a call needs is estimated from.
+    /// The standard deviation of the log ratios (paired) or the pooled one (unpaired), moderated:
+    /// what the number of rounds a call needs is estimated from.
     pub sd: f64,
+    /// The degrees of freedom the family's prior lent it (0: none; infinite: all its variance is
+    /// the family's).
+    pub prior_df: f64,
 }
 
 /// What a comparison says.
@@ -53,52 +62,85 @@ pub fn family_confidence(confidence: f64, family: usize) -> f64 {
     1.0 - (1.0 - confidence) / family.max(1) as f64
 }
 
-/// The ratio `a[i] / b[i]` over rounds `i`, with its interval at `confidence`. None with fewer
-/// than two rounds, or a value that is not positive (a ratio of them means nothing).
-pub fn paired(a: &[f64], b: &[f64], confidence: f64) -> Option<Interval> {
-    let logs: Vec<f64> = a.iter().zip(b).map(|(x, y)| (x / y).ln()).collect();
-    if a.len() != b.len() || !all_positive(a) || !all_positive(b) {
-        return None;
-    }
-    let (mean, sd) = mean_sd(&logs)?;
-    let n = logs.len();
-    let half = quantile(confidence, (n - 1) as f64)? * sd / (n as f64).sqrt();
-    Some(Interval {
-        ratio: mean.exp(),
-        low: (mean - half).exp(),
-        high: (mean + half).exp(),
-        n,
-        sd,
-    })
+/// One comparison's data, on logarithms: the mean log ratio and its variance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// The mean of `ln(a/b)`.
+    pub mean: f64,
+    /// The variance behind it (of a round's log ratio, or of one run, pooled).
+    pub s2: f64,
+    /// Its degrees of freedom.
+    pub df: f64,
+    /// The mean's variance is `s2 × scale` (1/n paired; 1/na + 1/nb unpaired).
+    pub scale: f64,
+    /// Rounds (paired), or the smaller side (unpaired).
+    pub n: usize,
 }
 
-/// The ratio of `a`'s geometric mean to `b`'s, two independent series, with Welch's interval at
-/// `confidence`. None when a side has fewer than two values or a value that is not positive.
-pub fn unpaired(a: &[f64], b: &[f64], confidence: f64) -> Option<Interval> {
-    if !all_positive(a) || !all_positive(b) {
-        return None;
+impl Sample {
+    /// The ratios `a[i] / b[i]` over rounds `i`. None with fewer than two rounds, or a value that
+    /// is not positive (a ratio of them means nothing).
+    pub fn paired(a: &[f64], b: &[f64]) -> Option<Sample> {
+        if a.len() != b.len() || !all_positive(a) || !all_positive(b) {
+            return None;
+        }
+        let logs: Vec<f64> = a.iter().zip(b).map(|(x, y)| (x / y).ln()).collect();
+        let (mean, sd) = mean_sd(&logs)?;
+        let n = logs.len();
+        Some(Sample {
+            mean,
+            s2: sd * sd,
+            df: (n - 1) as f64,
+            scale: 1.0 / n as f64,
+            n,
+        })
     }
-    let la: Vec<f64> = a.iter().map(|x| x.ln()).collect();
-    let lb: Vec<f64> = b.iter().map(|x| x.ln()).collect();
-    let ((ma, sa), (mb, sb)) = (mean_sd(&la)?, mean_sd(&lb)?);
-    let (na, nb) = (la.len() as f64, lb.len() as f64);
-    let (va, vb) = (sa * sa / na, sb * sb / nb);
-    let se = (va + vb).sqrt();
-    // Welch–Satterthwaite; two series without spread at all give no interval width to speak of.
-    let df = if va + vb > 0.0 {
-        (va + vb).powi(2) / (va * va / (na - 1.0) + vb * vb / (nb - 1.0))
-    } else {
-        na + nb - 2.0
-    };
-    let half = quantile(confidence, df)? * se;
-    let d = ma - mb;
-    Some(Interval {
-        ratio: d.exp(),
-        low: (d - half).exp(),
-        high: (d + half).exp(),
-        n: la.len().min(lb.len()),
-        sd: ((sa * sa + sb * sb) / 2.0).sqrt(),
-    })
+
+    /// `a`'s geometric mean over `b`'s, two independent series whose spread is pooled. None when
+    /// a side has fewer than two values or a value that is not positive.
+    pub fn unpaired(a: &[f64], b: &[f64]) -> Option<Sample> {
+        if !all_positive(a) || !all_positive(b) {
+            return None;
+        }
+        let la: Vec<f64> = a.iter().map(|x| x.ln()).collect();
+        let lb: Vec<f64> = b.iter().map(|x| x.ln()).collect();
+        let ((ma, sa), (mb, sb)) = (mean_sd(&la)?, mean_sd(&lb)?);
+        let (na, nb) = (la.len() as f64, lb.len() as f64);
+        let df = na + nb - 2.0;
+        Some(Sample {
+            mean: ma - mb,
+            s2: ((na - 1.0) * sa * sa + (nb - 1.0) * sb * sb) / df,
+            df,
+            scale: 1.0 / na + 1.0 / nb,
+            n: la.len().min(lb.len()),
+        })
+    }
+
+    /// The ratio's interval at `confidence`, its variance moderated by `prior`.
+    pub fn interval(&self, prior: &Prior, confidence: f64) -> Option<Interval> {
+        let (s2, df) = prior.shrink(self.s2, self.df);
+        let half = quantile(confidence, df)? * (s2 * self.scale).sqrt();
+        Some(Interval {
+            ratio: self.mean.exp(),
+            low: (self.mean - half).exp(),
+            high: (self.mean + half).exp(),
+            n: self.n,
+            sd: s2.sqrt(),
+            prior_df: df - self.df,
+        })
+    }
+}
+
+/// The ratio `a[i] / b[i]` over rounds `i`, with its interval at `confidence`, on its own
+/// variance (see [`Sample::paired`]).
+pub fn paired(a: &[f64], b: &[f64], confidence: f64) -> Option<Interval> {
+    Sample::paired(a, b)?.interval(&Prior::NONE, confidence)
+}
+
+/// The ratio of `a`'s geometric mean to `b`'s, with its interval at `confidence`, on their own
+/// variance (see [`Sample::unpaired`]).
+pub fn unpaired(a: &[f64], b: &[f64], confidence: f64) -> Option<Interval> {
+    Sample::unpaired(a, b)?.interval(&Prior::NONE, confidence)
 }
 
 /// The call an interval makes with an equivalence margin of `margin` (0.03: within 3 %).
@@ -120,17 +162,22 @@ pub fn call(iv: &Interval, margin: f64) -> Call {
 pub fn rounds_needed(iv: &Interval, margin: f64, confidence: f64, most: usize) -> Option<usize> {
     let d = iv.ratio.ln().abs();
     let room = d.max(margin.ln_1p() - d);
-    (iv.n.max(2)..=most)
-        .find(|&n| quantile(confidence, (n - 1) as f64).is_some_and(|t| t * iv.sd / (n as f64).sqrt() < room))
+    (iv.n.max(2)..=most).find(|&n| {
+        quantile(confidence, (n - 1) as f64 + iv.prior_df).is_some_and(|t| t * iv.sd / (n as f64).sqrt() < room)
+    })
 }
 
-/// Student's t at two-sided `confidence` with `df` degrees of freedom.
+/// Student's t at two-sided `confidence` with `df` degrees of freedom (the normal beyond a
+/// million).
 fn quantile(confidence: f64, df: f64) -> Option<f64> {
     if df.is_nan() || df <= 0.0 || !(0.0..1.0).contains(&confidence) {
         return None;
     }
-    let t = StudentsT::new(0.0, 1.0, df).ok()?;
-    Some(t.inverse_cdf(0.5 + confidence / 2.0))
+    let p = 0.5 + confidence / 2.0;
+    if df > 1e6 {
+        return Some(Normal::standard().inverse_cdf(p));
+    }
+    Some(StudentsT::new(0.0, 1.0, df).ok()?.inverse_cdf(p))
 }
 
 fn all_positive(v: &[f64]) -> bool {

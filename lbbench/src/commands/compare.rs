@@ -9,7 +9,9 @@ pub fn compare(args: CompareArgs) -> Result<()> {
     for w in &comparison.warnings {
         eprintln!("warning: {w}");
     }
-    if args.markdown {
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&comparison.verdicts())?);
+    } else if args.markdown {
         print!("{}", report::compare::render::render_markdown(&comparison));
     } else {
         print!("{}", report::compare::render::render_text(&comparison));

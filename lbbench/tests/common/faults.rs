@@ -13,6 +13,7 @@ pub const PROFILE: &str = r#"
 cores = [1]
 workers_per_core = 2
 workloads = ["keepalive"]
+repeats = 1
 [load]
 connections = 16
 duration = "3s"

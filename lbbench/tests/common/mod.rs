@@ -38,6 +38,7 @@ pub const TINY: &str = r#"
 [sweep]
 cores = [1]
 workloads = ["keepalive", "close"]
+repeats = 1
 [load]
 connections = 8
 duration = "400ms"

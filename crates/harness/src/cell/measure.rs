@@ -1,13 +1,13 @@
 //! One cell's measurement: the closed-loop run (with the fault), the open-loop steps and the
 //! capacity search, driven from this process or from load hosts.
 
-use super::spec::CellSpec;
+use super::spec::{CellSpec, Window};
 use crate::capacity;
 use crate::cpu;
 use crate::fault;
 use crate::netns;
 use crate::server::Server;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use model::cell::{Fairness, OpenLoopPoint, Timings};
 use model::cpu::{Bottleneck, CpuReport};
 use model::fault::FaultReport;
@@ -38,8 +38,19 @@ pub struct Measured {
     pub hosts: Vec<HostFigures>,
 }
 
-/// The closed-loop run, the open-loop steps, the capacity and what the fault cost.
-pub type Measurement = (Measured, Vec<OpenLoopPoint>, Option<Capacity>, Option<FaultReport>);
+/// What one window of a cell measured.
+pub struct Measurement {
+    /// The closed-loop run.
+    pub closed: Measured,
+    /// The open-loop steps (first round).
+    pub open_loop: Vec<OpenLoopPoint>,
+    /// The open-loop window at the group's common rate, when asked.
+    pub common_rate: Option<OpenLoopPoint>,
+    /// Under the latency objective (first round, when searched).
+    pub capacity: Option<Capacity>,
+    /// What the fault cost.
+    pub fault: Option<FaultReport>,
+}
 
 /// Runs load against a cell's strategy and accounts its CPU over each window: from this process
 /// ([`Here`]), or from load hosts over SSH (`remote::Controller`).
@@ -70,12 +81,17 @@ impl Drive for Here<'_> {
             cpu::sample(me)
         })?;
         let load = parts.merge(opts);
+        let client = cpu::Client {
+            cpus: &self.spec.client_cpus,
+            cpu_s: load.client_cpu_s.unwrap_or(0.0),
+        };
         let cpu = cpu::account(
             &start,
             &end,
             opts.duration.as_secs_f64(),
             load.ok,
             &self.spec.server_cpus,
+            Some(client),
         );
         let bottleneck = Bottleneck::judge(self.spec.shared_cpus(), load.client_saturated, cpu.server_cpus_util());
         Ok(Measured {
@@ -91,36 +107,128 @@ impl Drive for Here<'_> {
     }
 }
 
-/// The closed-loop maximum (with the fault, if any), then (first repeat only) the open-loop steps
-/// at fractions of it and the capacity under the latency objective.
+/// One load run, measured again while the machine spoils it (steal, or other work on its CPUs,
+/// above the profile's threshold), at most `noise.redo` more times; the least spoiled window is
+/// kept, and says why the others were not. A window with a fault is never redone: the fault
+/// changed the server.
+fn run_kept(
+    spec: &CellSpec,
+    drive: &mut dyn Drive,
+    opts: &loadgen::LoadOptions,
+    opened: &mut dyn FnMut(),
+    redo: bool,
+) -> Result<Measured> {
+    let score = |m: &Measured| {
+        m.cpu
+            .noise
+            .as_ref()
+            .map_or(0.0, |n| n.server_steal.max(n.client_steal).max(n.interference))
+    };
+    let mut tries: Vec<(Measured, Option<String>)> = Vec::new();
+    loop {
+        let m = drive.run(opts, opened)?;
+        let spoiled = m.cpu.noise.as_ref().and_then(|n| n.spoiled(spec.noise.threshold));
+        let again = spoiled.is_some() && redo && tries.len() < spec.noise.redo;
+        tries.push((m, spoiled));
+        if !again {
+            break;
+        }
+    }
+    let best = (0..tries.len())
+        .min_by(|&a, &b| score(&tries[a].0).total_cmp(&score(&tries[b].0)))
+        .unwrap_or(0);
+    let (mut kept, _) = tries.swap_remove(best);
+    if let Some(n) = kept.cpu.noise.as_mut() {
+        n.redone = tries.into_iter().filter_map(|(_, why)| why).collect();
+    }
+    Ok(kept)
+}
+
+/// A closed-loop run of `window`'s workload; the first window after the start warms up as long
+/// as the strategy asks.
+fn closed_options(spec: &CellSpec, window: &Window, first: bool) -> loadgen::LoadOptions {
+    let w = &window.workload_spec;
+    loadgen::LoadOptions {
+        addr: spec.addr(),
+        host: spec.addr().to_string(),
+        path: w.path(),
+        connections: w.connections.unwrap_or(spec.load.connections),
+        threads: spec.load.threads(spec.client_cpus.len()),
+        cpus: spec.client_cpus.clone(),
+        duration: spec.load.duration,
+        warmup: if first {
+            spec.load.warmup.max(spec.startup_warmup)
+        } else {
+            spec.load.warmup
+        },
+        timeout: spec.load.request_timeout,
+        keepalive: w.keepalive(),
+        pipeline: w.pipeline,
+        rate: None,
+        interval: spec.load.interval,
+    }
+}
+
+/// An open-loop window at `rate` (redone while spoiled); its fraction is of `of_rps`.
+fn open_point(
+    spec: &CellSpec,
+    drive: &mut dyn Drive,
+    closed: &loadgen::LoadOptions,
+    rate: f64,
+    of_rps: f64,
+) -> Result<OpenLoopPoint> {
+    let opts = loadgen::LoadOptions {
+        rate: Some(rate),
+        // An offered rate is of requests, one at a time.
+        pipeline: 1,
+        duration: spec.load.open_loop_duration,
+        warmup: spec.load.open_loop_warmup,
+        ..closed.clone()
+    };
+    let run = run_kept(spec, drive, &opts, &mut || (), true)?;
+    Ok(OpenLoopPoint {
+        fraction: rate / of_rps.max(1e-9),
+        fairness: Fairness::of(&run.load.per_worker, spec.workers),
+        cpu: Some(run.cpu),
+        bottleneck: Some(run.bottleneck),
+        load: run.load,
+        load_hosts: run.hosts,
+    })
+}
+
+/// Only the open-loop window at `window`'s common rate (the `alternate` design runs it in a pass
+/// of its own, once every strategy's closed loop of the round has set the rate); its fraction is
+/// left for the caller, who knows the round's closed-loop maximum.
+pub fn measure_rate(spec: &CellSpec, window: &Window, first: bool, drive: &mut dyn Drive) -> Result<OpenLoopPoint> {
+    let rate = window.common_rate.context("a common-rate window without a rate")?;
+    open_point(spec, drive, &closed_options(spec, window, first), rate, 0.0)
+}
+
+/// The closed-loop maximum (with the fault, if any), then (first round only) the open-loop steps
+/// at fractions of it and the capacity under the latency objective, and the window at the
+/// group's common rate when asked.
 pub fn measure(
     spec: &CellSpec,
+    window: &Window,
+    first: bool,
     drive: &mut dyn Drive,
     injector: Option<fault::inject::Injector>,
     timings: &mut Timings,
     lap: &mut Lap,
 ) -> Result<Measurement> {
-    let threads = spec.load.threads(spec.client_cpus.len());
-    let closed = loadgen::LoadOptions {
-        addr: spec.addr(),
-        host: spec.addr().to_string(),
-        path: spec.workload_spec.path(),
-        connections: spec.workload_spec.connections.unwrap_or(spec.load.connections),
-        threads,
-        cpus: spec.client_cpus.clone(),
-        duration: spec.load.duration,
-        warmup: spec.load.warmup,
-        timeout: spec.load.request_timeout,
-        keepalive: spec.workload_spec.keepalive(),
-        pipeline: spec.workload_spec.pipeline,
-        rate: None,
-        interval: spec.load.interval,
-    };
-    let report = drive.run(&closed, &mut || {
-        if let Some(i) = &injector {
-            i.window_opened();
-        }
-    })?;
+    let closed = closed_options(spec, window, first);
+    let faulty = injector.is_some();
+    let report = run_kept(
+        spec,
+        drive,
+        &closed,
+        &mut || {
+            if let Some(i) = &injector {
+                i.window_opened();
+            }
+        },
+        !faulty,
+    )?;
     let fault = injector.map(|i| fault::report(spec.fault.as_ref(), i.finish(), &report.load));
     timings.closed_s = lap.split();
     if report.load.requests == 0 {
@@ -132,36 +240,24 @@ pub fn measure(
             drive.output_tail()
         );
     }
-    let fractions = if spec.repeat == 0 {
+    let fractions = if window.repeat == 0 {
         spec.load.open_loop.as_slice()
     } else {
         &[]
     };
-    let open_loop = fractions
-        .iter()
-        .map(|&fraction| {
-            let opts = loadgen::LoadOptions {
-                rate: Some(fraction * report.load.rps),
-                // An offered rate is of requests, one at a time.
-                pipeline: 1,
-                duration: spec.load.open_loop_duration,
-                warmup: spec.load.open_loop_warmup,
-                ..closed.clone()
-            };
-            let run = drive.run(&opts, &mut || ())?;
-            Ok(OpenLoopPoint {
-                fraction,
-                fairness: Fairness::of(&run.load.per_worker, spec.workers),
-                cpu: Some(run.cpu),
-                bottleneck: Some(run.bottleneck),
-                load: run.load,
-                load_hosts: run.hosts,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut open_loop = Vec::with_capacity(fractions.len());
+    for &f in fractions {
+        let mut point = open_point(spec, drive, &closed, f * report.load.rps, report.load.rps)?;
+        point.fraction = f;
+        open_loop.push(point);
+    }
+    let common_rate = window
+        .common_rate
+        .map(|r| open_point(spec, drive, &closed, r, report.load.rps))
+        .transpose()?;
     timings.open_loop_s = lap.split();
     let capacity = match spec.slo.p99 {
-        Some(target) if spec.repeat == 0 => {
+        Some(target) if window.repeat == 0 => {
             let probe = |rate: f64| {
                 let opts = loadgen::LoadOptions {
                     rate: Some(rate),
@@ -188,5 +284,11 @@ pub fn measure(
         _ => None,
     };
     timings.capacity_s = lap.split();
-    Ok((report, open_loop, capacity, fault))
+    Ok(Measurement {
+        closed: report,
+        open_loop,
+        common_rate,
+        capacity,
+        fault,
+    })
 }

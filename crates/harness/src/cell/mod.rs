@@ -1,137 +1,223 @@
-//! One measured cell (strategy × cores × workload × repeat), run in a child process of lbbench
-//! (`lbbench cell`, spec on stdin, result on stdout) so that, as root, it lives in namespaces of
-//! its own and everything it started dies with it.
+//! A cell: one strategy at one core count, run in a child process of lbbench (`lbbench cell`)
+//! so that, as root, it lives in namespaces of its own and everything it started dies with it.
+//! The cell starts the strategy once and measures windows of it as they are asked for (one JSON
+//! line each way per window) until its stdin closes; then it stops the strategy.
 
-use crate::fault;
-use crate::netns;
+mod child;
+mod measure;
+mod spec;
+
+pub use child::main;
+pub use measure::{measure, measure_rate, Drive, Here, Lap, Measured, Measurement};
+pub use spec::{CellSpec, Window};
+
 use crate::sandbox;
-use crate::server::Server;
-use anyhow::{bail, Context, Result};
-use model::cell::{CellResult, Fairness, Readiness, Timings};
-use model::network::Link;
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
+use anyhow::{anyhow, bail, Context, Result};
+use model::cell::{CellResult, Fairness, OpenLoopPoint, Readiness, Timings};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-/// Parent side: runs `spec` in a confined child process of this executable and returns its result.
-pub fn run_in_child(spec: &CellSpec) -> Result<CellResult> {
-    // This very executable, even if a rebuild has replaced the file since the sweep began (its
-    // path would then name the new binary, or nothing while the linker writes it).
-    let mut cmd = Command::new("/proc/self/exe");
-    cmd.arg("cell")
-        .env(crate::guard::CELL_DIR_ENV, &spec.run_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    sandbox::confine(&mut cmd, spec.isolated);
-    let mut child = cmd.spawn().context("starting the cell process")?;
-    let stdin = child.stdin.take().expect("piped stdin");
-    serde_json::to_writer(stdin, spec)?;
-    // Every phase of a cell is bounded; should one wedge anyway, the sweep still goes on.
-    let limit = spec.time_limit();
-    let (pid, finished) = (child.id() as i32, Arc::new(AtomicBool::new(false)));
-    let watchdog = crate::guard::watchdog(pid, limit, finished.clone());
-    // Reads stdout and stderr together, so neither pipe can fill up and stall the cell.
-    let out = child.wait_with_output();
-    finished.store(true, Ordering::SeqCst);
-    if watchdog.join().unwrap_or(false) {
-        bail!("the cell did not finish within {limit:?} and was killed");
-    }
-    let out = out?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        bail!("{}", stderr.trim());
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(&stdout).with_context(|| format!("reading the cell's result: {stderr}"))
+/// What the cell says on its stdout, a line each.
+#[derive(Debug, Serialize, Deserialize)]
+enum Said {
+    /// The strategy is serving.
+    Ready { readiness: Readiness, ready_s: f64 },
+    /// A window's result.
+    Measured(Box<CellResult>),
+    /// A common-rate window's result.
+    Point(Box<OpenLoopPoint>),
+    /// A window (or the start) failed; the message says why.
+    Failed(String),
 }
 
-/// Child side (`lbbench cell`): reads the spec from stdin, runs it, prints the result; a guard
-/// process stays above it to stop whatever it leaves behind.
-pub fn main() -> Result<()> {
-    crate::guard::split()?;
-    if let Err(e) = child_main() {
-        // The parent shows this text as the cell's error; keep it a message, not a backtrace.
-        eprintln!("{e:#}");
-        std::process::exit(1);
-    }
-    Ok(())
+/// Parent side: a running cell, its strategy serving, taking windows one at a time.
+pub struct Cell {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+    spec: CellSpec,
+    /// Seconds from the start until every worker served (the first window's record).
+    pub ready_s: f64,
 }
 
-fn child_main() -> Result<()> {
-    // Orphans of the strategy stay below the cell: counted as its processes, and stopped with it.
-    crate::procs::become_subreaper()?;
-    let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input)?;
-    let spec: CellSpec = serde_json::from_str(&input).context("reading the cell spec")?;
-    let result = run(&spec)?;
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, &result)?;
-    out.flush()?;
-    Ok(())
-}
-
-fn run(spec: &CellSpec) -> Result<CellResult> {
-    let started_at = crate::clock::now();
-    let mut launch = spec.launch.clone();
-    sandbox::prepare(&mut launch, spec.isolated)?;
-    // Before the strategy starts: it listens on the server's end of the link.
-    let client_netns = match spec.network.topology {
-        Link::Veth => Some(netns::client(spec.network.rtt).context("linking the client's network namespace")?),
-        Link::Loopback => None,
-    };
-    let log = spec.run_dir.join("server.log");
-    let mut timings = Timings::default();
-    let mut lap = Lap(Instant::now());
-    let mut server = Server::spawn(&launch, &spec.cwd, &spec.server_cpus, log)?;
-    let measured = server
-        .wait_ready(spec.addr(), spec.server.ready_timeout, spec.workers)
-        .and_then(|ready| {
-            timings.ready_s = lap.split();
-            let injector = match &spec.fault {
-                Some(f) => Some(fault::inject::Injector::arm(
-                    f,
-                    fault::inject::FaultTarget {
-                        server: server.pid(),
-                        workers: spec.workers,
-                        window: spec.load.duration,
-                        launch: launch.clone(),
-                        cwd: spec.cwd.clone(),
-                        run_dir: spec.run_dir.clone(),
-                    },
-                )?),
-                None => None,
-            };
-            let mut here = Here {
-                spec,
-                server: &server,
-                netns: client_netns.as_ref(),
-            };
-            Ok((ready, measure(spec, &mut here, injector, &mut timings, &mut lap)?))
+impl Cell {
+    /// Starts `spec`'s strategy in a confined child process of this executable and waits until
+    /// it serves.
+    pub fn start(spec: &CellSpec) -> Result<Cell> {
+        // This very executable, even if a rebuild has replaced the file since the sweep began
+        // (its path would then name the new binary, or nothing while the linker writes it).
+        let mut cmd = Command::new("/proc/self/exe");
+        cmd.arg("cell")
+            .env(crate::guard::CELL_DIR_ENV, &spec.run_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        sandbox::confine(&mut cmd, spec.isolated);
+        let mut child = cmd.spawn().context("starting the cell process")?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let (stdout, err) = (child.stdout.take().expect("piped stdout"), child.stderr.take());
+        // Both pipes are read all the time, so neither can fill up and stall the cell.
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
         });
-    lap.split();
-    server.stop(spec.server.stop_grace);
-    timings.stop_s = lap.split();
-    let (readiness, measurement) = measured?;
-    Ok(result(spec, readiness, started_at, measurement, timings))
+        let stderr = Arc::new(Mutex::new(String::new()));
+        if let Some(mut err) = err {
+            let keep = stderr.clone();
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = err.read_to_string(&mut text);
+                *keep.lock().expect("stderr buffer") = text;
+            });
+        }
+        writeln!(stdin, "{}", serde_json::to_string(spec)?).context("sending the cell its spec")?;
+        let mut cell = Cell {
+            child,
+            stdin: Some(stdin),
+            lines,
+            stderr,
+            spec: spec.clone(),
+            ready_s: 0.0,
+        };
+        match cell.next(spec.start_limit())? {
+            Said::Ready { ready_s, .. } => cell.ready_s = ready_s,
+            Said::Failed(e) => bail!("{e}"),
+            other => bail!("the cell answered {other:?} before it was ready"),
+        }
+        Ok(cell)
+    }
+
+    /// Measures one window of the running strategy.
+    pub fn measure(&mut self, window: &Window) -> Result<CellResult> {
+        match self.ask(window)? {
+            Said::Measured(r) => Ok(*r),
+            other => bail!("the cell answered {other:?} to a window"),
+        }
+    }
+
+    /// Measures one window at the common rate only (`window.closed` false).
+    pub fn rate(&mut self, window: &Window) -> Result<OpenLoopPoint> {
+        match self.ask(window)? {
+            Said::Point(p) => Ok(*p),
+            other => bail!("the cell answered {other:?} to a common-rate window"),
+        }
+    }
+
+    fn ask(&mut self, window: &Window) -> Result<Said> {
+        let stdin = self.stdin.as_mut().context("the cell was stopped")?;
+        writeln!(stdin, "{}", serde_json::to_string(window)?)
+            .map_err(|e| anyhow!("the cell is gone ({e}){}", self.stderr_tail()))?;
+        match self.next(self.spec.window_limit(window))? {
+            Said::Failed(e) => bail!("{e}"),
+            said => Ok(said),
+        }
+    }
+
+    /// Whether the cell process is still there (a window's failure may have ended it).
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Stops the strategy and waits for the cell (and its guard) to end.
+    pub fn stop(mut self) {
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        // The end of its stdin is the cell's sign to stop the strategy and exit.
+        drop(self.stdin.take());
+        let deadline = std::time::Instant::now() + self.spec.stop_limit();
+        while std::time::Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+    }
+
+    /// SIGTERM to the guard (it stops everything below it), SIGKILL after a grace.
+    fn kill(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        for _ in 0..250 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(40));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The cell's next line, within `limit`; a cell that says nothing in time is killed.
+    fn next(&mut self, limit: Duration) -> Result<Said> {
+        match self.lines.recv_timeout(limit) {
+            Ok(line) => serde_json::from_str(&line)
+                .with_context(|| format!("reading the cell's answer {line:?}{}", self.stderr_tail())),
+            Err(RecvTimeoutError::Timeout) => {
+                self.kill();
+                bail!("the cell did not answer within {limit:?} and was killed")
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let _ = self.child.wait();
+                bail!("the cell ended without an answer{}", self.stderr_tail())
+            }
+        }
+    }
+
+    /// What the cell printed on stderr, once it has ended (as ": <text>"), for errors.
+    fn stderr_tail(&self) -> String {
+        // The reader thread fills the buffer when the pipe closes; give it a moment.
+        for _ in 0..50 {
+            let text = self.stderr.lock().expect("stderr buffer").trim().to_string();
+            if !text.is_empty() {
+                return format!(": {text}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        String::new()
+    }
 }
 
-/// The cell's record from what was measured.
+impl Drop for Cell {
+    fn drop(&mut self) {
+        if self.stdin.is_some() {
+            self.finish();
+        }
+    }
+}
+
+/// A window's record from what was measured.
 pub fn result(
     spec: &CellSpec,
+    window: &Window,
     readiness: Readiness,
     started_at: String,
     measurement: Measurement,
     timings: Timings,
 ) -> CellResult {
-    let (report, open_loop, capacity, fault) = measurement;
+    let Measurement {
+        closed,
+        open_loop,
+        common_rate,
+        capacity,
+        fault,
+    } = measurement;
     CellResult {
         strategy: spec.strategy.clone(),
         cores: spec.cores,
-        workload: spec.workload.clone(),
-        repeat: spec.repeat,
+        workload: window.workload.clone(),
+        repeat: window.repeat,
         workers: spec.workers,
         server_cpus: spec.server_cpus.clone(),
         client_cpus: spec.client_cpus.clone(),
@@ -140,21 +226,16 @@ pub fn result(
         isolated: spec.isolated,
         readiness,
         started_at,
-        fairness: Fairness::of(&report.load.per_worker, spec.workers),
-        cpu: Some(report.cpu),
-        bottleneck: Some(report.bottleneck),
+        fairness: Fairness::of(&closed.load.per_worker, spec.workers),
+        cpu: Some(closed.cpu),
+        bottleneck: Some(closed.bottleneck),
         capacity,
         timings,
-        warmup_s: spec.load.warmup.as_secs_f64(),
+        warmup_s: 0.0,
         fault,
-        load: report.load,
-        load_hosts: report.hosts,
+        load: closed.load,
+        load_hosts: closed.hosts,
+        common_rate,
         open_loop,
     }
 }
-
-mod measure;
-mod spec;
-
-pub use measure::{measure, Drive, Here, Lap, Measured, Measurement};
-pub use spec::CellSpec;

@@ -13,7 +13,7 @@ use super::hosts;
 use super::process::Remote;
 use super::ssh::Session;
 use super::wire::{send, AgentJob, FromAgent, FromServer, ServerCell, ToAgent, ToServer};
-use crate::cell::{self, CellSpec, Drive, Measured};
+use crate::cell::{self, CellSpec, Drive, Measured, Window};
 use crate::cpu;
 use crate::manifest::Layout;
 use anyhow::{anyhow, bail, Context, Result};
@@ -105,8 +105,9 @@ impl Fleet {
         Ok((fleet, lines))
     }
 
-    /// Runs one cell: the strategy on the server host, the load from the load hosts.
-    pub fn run_cell(&self, spec: &CellSpec, config: &Config) -> Result<CellResult> {
+    /// Runs one window of a freshly started cell: the strategy on the server host, the load from
+    /// the load hosts.
+    pub fn run_cell(&self, spec: &CellSpec, window: &Window, config: &Config) -> Result<CellResult> {
         let started_at = crate::clock::now();
         let (servers, layout) = &self.layout;
         let request = ServerCell {
@@ -120,7 +121,7 @@ impl Fleet {
             cpus: self.hosts.server.cpus.clone(),
             address: self.address,
             server: spec.server.clone(),
-            deadline: spec.time_limit(),
+            deadline: spec.time_limit(window),
         };
         let lbbench = super::hosts::lbbench_path(&self.hosts.server)?.display().to_string();
         let mut server = Remote::start(&self.server, &[lbbench, "host-server".into()])
@@ -152,8 +153,10 @@ impl Fleet {
             };
             let mut timings = model::cell::Timings::default();
             let mut lap = cell::Lap(std::time::Instant::now());
-            let measured = cell::measure(&spec, &mut drive, None, &mut timings, &mut lap)?;
-            Ok(cell::result(&spec, readiness, started_at, measured, timings))
+            let measured = cell::measure(&spec, window, true, &mut drive, None, &mut timings, &mut lap)?;
+            let mut r = cell::result(&spec, window, readiness, started_at, measured, timings);
+            r.warmup_s = spec.load.warmup.max(spec.startup_warmup).as_secs_f64();
+            Ok(r)
         })();
         let tail = server.stop();
         outcome.map_err(|e| match tail.trim() {
@@ -289,7 +292,15 @@ impl Driver<'_> {
             interrupted_after_s: None,
         };
         let load = all.merge(opts);
-        let cpu = cpu::account(&start, &end, opts.duration.as_secs_f64(), load.ok, &self.server_cpus);
+        // The client's CPUs are the load hosts': their time is not this host's other work.
+        let cpu = cpu::account(
+            &start,
+            &end,
+            opts.duration.as_secs_f64(),
+            load.ok,
+            &self.server_cpus,
+            None,
+        );
         let bottleneck = Bottleneck::judge(false, load.client_saturated, cpu.server_cpus_util());
         Ok(Measured {
             load,

@@ -1,26 +1,22 @@
 //! The comparison for people: a terminal table, markdown, and the tally of calls.
 
-use super::{Call, Change, Comparison, Key, METRICS, ONE_RUN};
+use super::{Call, Change, Key, Outcome, METRICS, ONE_RUN};
 use crate::format::{aligned, ms};
 use crate::markdown::pipe_table;
-use crate::verdict::Metric;
+use model::verdict::Metric;
 
-/// "1001" for one run, "1001 (1000–1002)" with the range over several.
-fn figure(metric: Metric, value: Option<f64>, range: Option<(f64, f64)>) -> String {
-    let f = |v: f64| match metric {
-        Metric::Throughput => format!("{v:.0}"),
-        Metric::P99 => ms(v),
-        Metric::CpuPerRequest => format!("{v:.1}"),
-    };
-    match (value, range) {
-        (None, _) => "-".into(),
-        (Some(v), None) => f(v),
-        (Some(v), Some((lo, hi))) => format!("{} ({}–{})", f(v), f(lo), f(hi)),
+/// A run's figure: the geometric mean of its rounds.
+fn figure(metric: Metric, value: Option<f64>) -> String {
+    match (metric, value) {
+        (_, None) => "-".into(),
+        (Metric::Throughput, Some(v)) => format!("{v:.0}"),
+        (Metric::P99, Some(v)) => ms(v),
+        (Metric::CpuPerRequest, Some(v)) => format!("{v:.1}"),
     }
 }
 
 /// Header and rows of the comparison (text cells).
-pub fn rows(c: &Comparison) -> (Vec<&'static str>, Vec<Vec<String>>) {
+pub fn rows(c: &Outcome) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let header = vec![
         "workload",
         "strategy",
@@ -29,7 +25,7 @@ pub fn rows(c: &Comparison) -> (Vec<&'static str>, Vec<Vec<String>>) {
         "req/s BASE",
         "req/s NEW",
         "req/s",
-        "p99 ms BASE",
+        "p99 ms BASE (common rate)",
         "p99 ms NEW",
         "p99",
         "cpu µs/req BASE",
@@ -47,9 +43,9 @@ pub fn rows(c: &Comparison) -> (Vec<&'static str>, Vec<Vec<String>>) {
                 format!("{}/{}", r.runs.0, r.runs.1),
             ];
             for ch in &r.changes {
-                row.push(figure(ch.metric, ch.base, ch.base_range));
-                row.push(figure(ch.metric, ch.new, ch.new_range));
-                row.push(ch.verdict());
+                row.push(figure(ch.metric, ch.base));
+                row.push(figure(ch.metric, ch.new));
+                row.push(ch.words());
             }
             row
         })
@@ -57,47 +53,38 @@ pub fn rows(c: &Comparison) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-/// Per metric: how many cells were better, worse, within noise, and how far the figures moved.
-pub fn tally(c: &Comparison) -> Vec<String> {
+/// Per metric: how many cells were better, worse, equivalent or undecided, and the shift.
+pub fn tally(c: &Outcome) -> Vec<String> {
     METRICS
         .iter()
         .enumerate()
         .filter_map(|(i, m)| {
-            let changes: Vec<&Change> = c
-                .rows
-                .iter()
-                .map(|r| &r.changes[i])
-                .filter(|ch| ch.ratio().is_some())
-                .collect();
-            if changes.is_empty() {
+            let changes: Vec<&Change> = c.rows.iter().map(|r| &r.changes[i]).collect();
+            let count = |call: Call| changes.iter().filter(|ch| ch.call == call).count();
+            let compared = changes.iter().filter(|ch| ch.verdict.is_some()).count();
+            if compared == 0 {
                 return None;
             }
-            let count = |call: Call| changes.iter().filter(|ch| ch.call == call).count();
-            let noise = changes.iter().filter(|ch| ch.call.within_noise()).count();
-            let mut moved: Vec<f64> = changes
+            let shift = c
+                .shifts
                 .iter()
-                .filter_map(|ch| ch.ratio())
-                .map(|r| (r - 1.0).abs() * 100.0)
-                .collect();
-            moved.sort_by(f64::total_cmp);
+                .find(|(s, _)| s == m)
+                .map(|(_, s)| format!("; every cell's shift {:+.1} % taken out", (s - 1.0) * 100.0))
+                .unwrap_or_default();
             Some(format!(
-                "{}: {} cells, {} better, {} worse, {noise} within noise ({:.0} %; {} of them with one run); \
-                 median change {:.1} %, largest {:.1} %",
-                m.name(),
-                changes.len(),
+                "{}: {compared} cells compared, {} better, {} worse, {} equivalent, {} undecided{shift}",
+                m.words(),
                 count(Call::Better),
                 count(Call::Worse),
-                noise as f64 * 100.0 / changes.len() as f64,
-                count(Call::OneRun),
-                moved[(moved.len() - 1) / 2],
-                moved[moved.len() - 1]
+                count(Call::Equivalent),
+                count(Call::Undecided),
             ))
         })
         .collect()
 }
 
 /// The footnote, when a call has one, then the cells present in one run only.
-pub fn notes(c: &Comparison) -> Vec<String> {
+pub fn notes(c: &Outcome) -> Vec<String> {
     let one_run = c.rows.iter().flat_map(|r| &r.changes).any(|ch| ch.call == Call::OneRun);
     let name = |k: &Key| format!("{} cores={} {}", k.0, k.1, k.2.name());
     let mut out: Vec<String> = one_run.then(|| ONE_RUN.to_string()).into_iter().collect();
@@ -107,7 +94,7 @@ pub fn notes(c: &Comparison) -> Vec<String> {
 }
 
 /// The terminal table, the tally and the cells present in one run only.
-pub fn render_text(c: &Comparison) -> String {
+pub fn render_text(c: &Outcome) -> String {
     let (header, rows) = rows(c);
     let mut out = format!("BASE commit {}, NEW commit {}\n", c.commits.0, c.commits.1);
     out += &aligned(&header, &rows);
@@ -119,11 +106,13 @@ pub fn render_text(c: &Comparison) -> String {
 }
 
 /// The same as markdown.
-pub fn render_markdown(c: &Comparison) -> String {
+pub fn render_markdown(c: &Outcome) -> String {
     let (header, rows) = rows(c);
     let mut out = format!(
-        "# lbbench compare\n\nBASE commit {}, NEW commit {}. Better or worse only when every run of one beat \
-         every run of the other (at least two runs each); the spread is shown in brackets.\n\n",
+        "# lbbench compare\n\nBASE commit {}, NEW commit {}. Each figure is the geometric mean of a run's rounds; \
+         each change has its confidence interval (Welch's t over the rounds, at the level of all the comparisons \
+         together) in brackets, and is called better or worse only when the interval clears no change, \
+         equivalent when it lies within the margin.\n\n",
         c.commits.0, c.commits.1
     );
     for w in &c.warnings {

@@ -2,14 +2,14 @@
 
 use super::page::{document, esc, list, table, Section};
 use crate::compare::render;
-use crate::compare::{Call, Comparison};
+use crate::compare::{Call, Outcome};
 use crate::svg;
 use anyhow::Result;
 use model::results::Results;
 use model::workload::Workload;
 
 /// The page comparing `new` against `base` (`names`: how to call each, e.g. their paths).
-pub fn page(base: &Results, new: &Results, c: &Comparison, names: (&str, &str)) -> Result<String> {
+pub fn page(base: &Results, new: &Results, c: &Outcome, names: (&str, &str)) -> Result<String> {
     let header = format!(
         "<h1>lbbench compare</h1>\n<p class=\"meta\">BASE <code>{}</code> (commit {}) · NEW <code>{}</code> \
          (commit {})</p>",
@@ -27,7 +27,7 @@ pub fn page(base: &Results, new: &Results, c: &Comparison, names: (&str, &str)) 
     Ok(document("lbbench compare", &header, &sections))
 }
 
-fn changes(c: &Comparison) -> Section {
+fn changes(c: &Outcome) -> Section {
     let (header, rows) = render::rows(c);
     // The calls, coloured; the other cells as text.
     let calls: Vec<usize> = header
@@ -59,9 +59,11 @@ fn changes(c: &Comparison) -> Section {
         })
         .collect();
     let mut body = String::from(
-        "<p>NEW against BASE for every strategy, core count and workload in both. Better or worse only when \
-         every run of one beat every run of the other (at least two runs each: the verdict's rule); the \
-         lowest–highest run is in brackets. Click a column's header to sort.</p>",
+        "<p>NEW against BASE for every strategy, core count and workload in both: each run's geometric mean \
+         over its rounds, and the change with its confidence interval in brackets (Welch's t on the logs, \
+         at the level of all the comparisons together, each metric's shift over every cell taken out). \
+         Better or worse only when the interval clears no change; equivalent when it lies within the \
+         margin. Click a column's header to sort.</p>",
     );
     body += &table(&header, &html_rows, true);
     body += &list(render::notes(c).iter().chain(&render::tally(c)).map(|l| esc(l)));
@@ -130,13 +132,13 @@ mod tests {
     fn the_compare_page_colours_calls_and_puts_figures_side_by_side() {
         let base = fixture::results();
         let mut new = base.clone();
-        for c in new.cells.iter_mut().filter(|c| c.strategy == "beta") {
+        for c in new.cells.iter_mut().filter(|c| c.strategy == "alpha" && c.cores == 1) {
             c.load.rps *= 1.2;
         }
         new.machine.kernel = "6.18.0".into();
         let c = crate::compare::compare(&base, &new);
         let html = page(&base, &new, &c, ("a/results.json", "b/results.json")).unwrap();
-        assert!(html.contains("<span class=\"better\">+20.0 % better</span>"));
+        assert!(html.contains("<span class=\"better\">+20.0 % (+"), "{html}");
         assert!(html.contains("the kernel differs"));
         assert_eq!(html.matches("<div class=\"side\">").count(), 3);
         assert_eq!(html.matches("<svg width").count(), 6, "BASE and NEW of three figures");

@@ -8,6 +8,7 @@ mod figures;
 pub mod page;
 mod sections;
 mod tables;
+mod verdict;
 
 use crate::format::Exporter;
 use anyhow::Result;
@@ -28,7 +29,7 @@ impl Exporter for Html {
 
 /// The sections, top to bottom; each returns nothing when it has nothing to show.
 const SECTIONS: [fn(&Page) -> Vec<Section>; 10] = [
-    sections::verdict,
+    verdict::section,
     figures::by_workload,
     tables::summary,
     tables::faults,

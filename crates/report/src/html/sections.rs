@@ -1,8 +1,6 @@
-//! The page's head, verdict, and what did not run or where it ran.
+//! The page's head, and what did not run or where it ran.
 
 use super::page::{esc, list, table, Page, Section};
-use crate::points::NOISY_CV;
-use crate::verdict::{self, Verdict};
 use model::results::Results;
 
 /// Machine, date, commit and config, and how far the sweep got.
@@ -41,76 +39,7 @@ fn planned(r: &Results) -> usize {
     strategies.sort_unstable();
     strategies.dedup();
     let s = &r.config.sweep;
-    strategies.len() * s.cores.len() * s.workloads.len() * s.repeats.max(1)
-}
-
-/// Who leads, per workload and core count, only where the lead exceeds the spread.
-pub fn verdict(page: &Page) -> Vec<Section> {
-    let verdicts = verdict::verdicts(page.results);
-    if verdicts.is_empty() {
-        return vec![Section::new(
-            "verdict",
-            "Verdict",
-            "<p>No cell measured yet.</p>".into(),
-        )];
-    }
-    let mut body = String::from(
-        "<p>Per workload and core count, the strategy with the highest req/s and the one with the \
-         lowest p99, called ahead of the next only when <em>every</em> one of its runs beat every run \
-         of the next (their min–max ranges do not overlap, at least two runs each); otherwise \
-         <span class=\"noise\">within noise</span>.</p>",
-    );
-    if page.results.config.sweep.repeats < 2 {
-        body += "<p class=\"warn\">One run per cell: there is no spread, so nothing can be ranked. \
-                 Run with <code>sweep.repeats</code> ≥ 2 (the default profile runs 3) to rank.</p>";
-    }
-    let noisy = page.points.iter().filter(|p| p.noisy()).count();
-    if noisy > 0 {
-        body += &format!(
-            "<p class=\"warn\">{noisy} of {} points are NOISY (their runs' req/s vary by more than {:.0} %, \
-             CV): the machine disagreed with itself more than most differences between strategies.</p>",
-            page.points.len(),
-            NOISY_CV * 100.0
-        );
-    }
-    let rows: Vec<Vec<String>> = verdicts
-        .chunks(2)
-        .map(|pair| {
-            let mut row = vec![esc(pair[0].workload.name()), pair[0].cores.to_string()];
-            row.extend(pair.iter().map(|v| call(page, v)));
-            row
-        })
-        .collect();
-    body += &table(
-        &["workload", "server cores", "highest throughput", "lowest p99 latency"],
-        &rows,
-        false,
-    );
-    vec![Section::new("verdict", "Verdict", body)]
-}
-
-/// One verdict, short, with the full sentence as its tooltip.
-fn call(page: &Page, v: &Verdict) -> String {
-    let lead = match (&v.runner_up, v.separated) {
-        (None, _) => format!("{} (only one measured)", page.strategy(&v.leader)),
-        (Some(r), true) => format!(
-            "<strong>{}</strong> by {:.1} % over {}",
-            page.strategy(&v.leader),
-            v.margin * 100.0,
-            page.strategy(r)
-        ),
-        (Some(r), false) => format!(
-            "<span class=\"noise\">within noise</span>: {} {:.1} % ahead of {}, runs overlap or too few",
-            page.strategy(&v.leader),
-            v.margin * 100.0,
-            page.strategy(r)
-        ),
-    };
-    let caveat = v
-        .caveat
-        .map(|c| format!("<br><small>{}</small>", esc(c)))
-        .unwrap_or_default();
-    format!("<span title=\"{}\">{lead}</span>{caveat}", esc(&v.sentence()))
+    strategies.len() * s.cores.len() * s.workloads.len() * s.repeats.first(s.min_repeats).max(r.rounds())
 }
 
 pub fn skipped(page: &Page) -> Vec<Section> {

@@ -72,9 +72,10 @@ fn the_page_is_in_reading_order_and_escapes_what_it_quotes() {
         assert!(at(pair[0]) < at(pair[1]), "{} before {}", pair[0], pair[1]);
     }
     assert!(
-        html.contains("beta</span></strong> by 99.9 % over"),
-        "the verdict names the leader"
+        html.contains("keepalive, 1 core, CPU per request: alpha leads; ahead of 1 (beta)"),
+        "the verdict names the leader: {html}"
     );
+    assert!(html.contains("<svg class=\"whisker\""), "the interval is drawn");
     assert!(html.contains("the strategy exited: &lt;port taken&gt; &amp; more"));
     assert!(!html.contains("<port taken>"));
     assert!(html.contains("needs nginx on PATH") && html.contains("rustc 1.95.0"));

@@ -241,7 +241,7 @@ where
 
 /// How the closed-loop cells were measured: window and repeats.
 pub fn closed_run(r: &Results) -> String {
-    let repeats = r.config.sweep.repeats;
+    let repeats = r.rounds();
     let runs = if repeats > 1 {
         format!("the median-throughput run of {repeats}, bars: lowest–highest run")
     } else {

@@ -100,8 +100,9 @@ pub fn spectrum(results: &Results, workload: &Workload, cores: usize) -> Result<
             if cores == 1 { "" } else { "s" }
         );
         let run = format!(
-            "{:?} per cell · every run merged ({} per cell)",
-            results.config.load.duration, results.config.sweep.repeats
+            "{:?} per cell · every run merged (up to {} per cell)",
+            results.config.load.duration,
+            results.rounds()
         );
         let area = frame(root, results, &title, &run, NOTE)?;
         draw(&area, &lines)

@@ -1,0 +1,117 @@
+//! What the server spent: CPU time of every process of the strategy, split by program, how busy
+//! each server and client CPU was, and what the machine did besides (`noise`) — sampled at the
+//! start and the end of a measured window, never in the load loop.
+
+mod noise;
+pub mod tasks;
+
+pub use noise::{machine_check, Client};
+
+use lbproc::cpustat::{self, CpuTimes};
+use model::cpu::{CpuReport, ProgramCpu};
+use serde::{Deserialize, Serialize};
+use tasks::ProcTime;
+
+/// Everything read at one instant (a server host sends its two to the controller).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sample {
+    procs: Vec<ProcTime>,
+    cpus: Vec<CpuTimes>,
+    /// The kernel threads that finish the network's work of a CPU when it has too much (the
+    /// load's packets, not other work): their time so far, ns, by CPU.
+    #[serde(default)]
+    softirq_threads: Vec<(usize, u64)>,
+    /// This thread's own CPU time walking the processes after the counters were read, ns: at a
+    /// window's opening that falls inside the window, and is lbbench's, not other work.
+    #[serde(default)]
+    own_ns: u64,
+}
+
+/// Which program a process of the strategy belongs to: its executable's name, and "workers
+/// (<name>)" for the processes that announced themselves as workers.
+fn program(p: &procfs::process::Process, stat: &procfs::process::Stat) -> String {
+    let exe = p
+        .exe()
+        .ok()
+        .and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| stat.comm.clone());
+    if crate::procs::worker_index(&stat.comm).is_some() {
+        format!("workers ({exe})")
+    } else {
+        exe
+    }
+}
+
+/// Reads every CPU's counters and then every process below `root` (zombies too: they still hold
+/// their time). The CPUs first: walking the processes takes a few milliseconds of this process's
+/// own time, which must not fall inside the window the counters bound.
+pub fn sample(root: i32) -> Sample {
+    let cpus = cpustat::read();
+    let own = noise::thread_ns();
+    let softirq_threads = noise::softirq_threads();
+    let procs = crate::procs::descendants_with_zombies(root)
+        .into_iter()
+        .filter_map(|pid| {
+            let p = procfs::process::Process::new(pid).ok()?;
+            let s = p.stat().ok()?;
+            Some(tasks::read(&p, program(&p, &s), &s))
+        })
+        .collect();
+    Sample {
+        procs,
+        own_ns: noise::thread_ns().saturating_sub(own),
+        cpus,
+        softirq_threads,
+    }
+}
+
+/// The window from `start` to `end`, `window_s` long, with `ok` 2xx responses, on `server_cpus`;
+/// `client`: the client's CPUs and time when it ran on this machine (its time is not other work).
+pub fn account(
+    start: &Sample,
+    end: &Sample,
+    window_s: f64,
+    ok: u64,
+    server_cpus: &[usize],
+    client: Option<Client>,
+) -> CpuReport {
+    let spent = tasks::spent(&start.procs, &end.procs);
+    let total_ns: i64 = spent.iter().map(|s| s.ns.max(0)).sum();
+    let total = total_ns as f64 / 1e9;
+    let (user_ticks, system_ticks) = spent.iter().fold((0i64, 0i64), |(u, s), p| {
+        (u + p.user_ticks.max(0), s + p.system_ticks.max(0))
+    });
+    // Ticks say how the time splits between user and kernel; schedstat says how much it was.
+    let user_share = if user_ticks + system_ticks > 0 {
+        user_ticks as f64 / (user_ticks + system_ticks) as f64
+    } else {
+        0.5
+    };
+    let mut programs: Vec<ProgramCpu> = spent
+        .iter()
+        .filter(|p| p.ns > 0)
+        .map(|p| {
+            let cpu_s = p.ns as f64 / 1e9;
+            ProgramCpu {
+                program: p.program.clone(),
+                cpu_s,
+                share: if total > 0.0 { cpu_s / total } else { 0.0 },
+            }
+        })
+        .collect();
+    programs.sort_by(|a, b| b.cpu_s.total_cmp(&a.cpu_s));
+    let involuntary = spent.iter().map(|s| s.involuntary.max(0) as u64).sum();
+    let noise = (!server_cpus.is_empty())
+        .then(|| noise::of_window(start, end, server_cpus, client.as_ref(), total, involuntary));
+    CpuReport {
+        window_s,
+        server_user_s: total * user_share,
+        server_system_s: total * (1.0 - user_share),
+        by_program: programs,
+        server_cpu_us_per_request: if ok > 0 { total * 1e6 / ok as f64 } else { 0.0 },
+        server_cpu_util: total / (server_cpus.len().max(1) as f64 * window_s.max(1e-9)),
+        requests_per_cpu_second: if total > 0.0 { ok as f64 / total } else { 0.0 },
+        server_cpus_busy: cpustat::busy_shares(&start.cpus, &end.cpus, server_cpus),
+        noise,
+    }
+}
