@@ -79,10 +79,7 @@ fn options(port: u16, path: &str, server_cpu: usize, client_cpu: usize) -> (Load
 fn measured(o: &LoadOptions, server_cpus: &[usize]) -> (LoadReport, CpuReport) {
     let me = harness::procs::proc_self_pid();
     let (load, [start, end]) = run_observed(o, || cpu::sample(me)).unwrap();
-    let client = cpu::Client {
-        cpus: &o.cpus,
-        cpu_s: load.client_cpu_s.unwrap_or(0.0),
-    };
+    let client = cpu::Client { cpus: &o.cpus };
     let report = cpu::account(
         &start,
         &end,

@@ -39,15 +39,28 @@ pub fn descendants(root: i32) -> Vec<Stat> {
 
 /// Every process below `root`, zombies too (they still hold their CPU time), by pid.
 pub fn descendants_with_zombies(root: i32) -> Vec<i32> {
-    below(root, true).into_iter().map(|s| s.pid).collect()
+    below_in(&all(), root, true)
 }
 
 fn below(root: i32, zombies: bool) -> Vec<Stat> {
+    let stats = all();
+    below_in(&stats, root, zombies)
+        .into_iter()
+        .filter_map(|pid| stats.iter().find(|s| s.pid == pid).cloned())
+        .collect()
+}
+
+/// Every process /proc shows now (one that exits between the listing and the read is simply not
+/// there).
+pub fn all() -> Vec<Stat> {
     let Ok(all) = procfs::process::all_processes() else {
         return Vec::new();
     };
-    // A process may exit between the listing and the read: it is simply not there.
-    let stats: Vec<Stat> = all.flatten().filter_map(|p| p.stat().ok()).collect();
+    all.flatten().filter_map(|p| p.stat().ok()).collect()
+}
+
+/// The pids below `root` among `stats` (not `root` itself), ascending; zombies if asked.
+pub fn below_in(stats: &[Stat], root: i32, zombies: bool) -> Vec<i32> {
     let mut children: HashMap<i32, Vec<usize>> = HashMap::new();
     for (i, s) in stats.iter().enumerate() {
         children.entry(s.ppid).or_default().push(i);
@@ -58,12 +71,26 @@ fn below(root: i32, zombies: bool) -> Vec<Stat> {
         for &i in children.get(&pid).into_iter().flatten() {
             if zombies || stats[i].state != 'Z' {
                 queue.push(stats[i].pid);
-                found.push(i);
+                found.push(stats[i].pid);
             }
         }
     }
     found.sort_unstable();
-    found.into_iter().map(|i| stats[i].clone()).collect()
+    found
+}
+
+/// `pid` and every process above it among `stats`.
+pub fn ancestors_in(stats: &[Stat], pid: i32) -> Vec<i32> {
+    let mut out = vec![pid];
+    let mut at = pid;
+    while let Some(s) = stats.iter().find(|s| s.pid == at) {
+        if s.ppid <= 0 || out.contains(&s.ppid) {
+            break;
+        }
+        out.push(s.ppid);
+        at = s.ppid;
+    }
+    out
 }
 
 /// The indices of the workers among `procs` that have announced themselves by name.

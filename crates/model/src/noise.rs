@@ -47,9 +47,13 @@ pub struct Noise {
     pub server_steal: f64,
     /// The same for the client's CPUs.
     pub client_steal: f64,
-    /// Share of the time of the CPUs the cell used (the server's and the client's) spent on
-    /// anything that was neither the strategy nor the client: other processes, kernel threads.
+    /// Share of the time of the CPUs the cell used (the server's and the client's) taken by
+    /// other processes (kernel threads among them): neither the strategy, nor the client, nor
+    /// the network's work for them.
     pub interference: f64,
+    /// The other processes that took most of it, with their share of those CPUs' time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub busiest: Vec<(String, f64)>,
     /// Times the strategy's processes were preempted over the window (involuntary switches).
     pub involuntary_switches: u64,
     /// The finest share of those CPUs' time the steal and other-work figures can tell apart (they
@@ -74,10 +78,20 @@ impl Noise {
                 threshold * 100.0
             ))
         } else if self.interference - self.resolution > threshold {
+            let names: Vec<String> = self
+                .busiest
+                .iter()
+                .map(|(n, s)| format!("{n} {:.1} %", s * 100.0))
+                .collect();
             Some(format!(
-                "other work {:.1} % of the CPUs' time (over {:.1} %)",
+                "other work {:.1} % of the CPUs' time (over {:.1} %){}",
                 self.interference * 100.0,
-                threshold * 100.0
+                threshold * 100.0,
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", names.join(", "))
+                }
             ))
         } else {
             None

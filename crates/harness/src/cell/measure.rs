@@ -83,7 +83,6 @@ impl Drive for Here<'_> {
         let load = parts.merge(opts);
         let client = cpu::Client {
             cpus: &self.spec.client_cpus,
-            cpu_s: load.client_cpu_s.unwrap_or(0.0),
         };
         let cpu = cpu::account(
             &start,

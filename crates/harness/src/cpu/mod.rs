@@ -17,14 +17,10 @@ use tasks::ProcTime;
 pub struct Sample {
     procs: Vec<ProcTime>,
     cpus: Vec<CpuTimes>,
-    /// The kernel threads that finish the network's work of a CPU when it has too much (the
-    /// load's packets, not other work): their time so far, ns, by CPU.
+    /// Every other process's ticks so far (neither the strategy's nor lbbench's own), with where
+    /// it last ran: the work that is not the measured one.
     #[serde(default)]
-    softirq_threads: Vec<(usize, u64)>,
-    /// This thread's own CPU time walking the processes after the counters were read, ns: at a
-    /// window's opening that falls inside the window, and is lbbench's, not other work.
-    #[serde(default)]
-    own_ns: u64,
+    others: Vec<noise::Other>,
 }
 
 /// Which program a process of the strategy belongs to: its executable's name, and "workers
@@ -42,14 +38,20 @@ fn program(p: &procfs::process::Process, stat: &procfs::process::Stat) -> String
     }
 }
 
-/// Reads every CPU's counters and then every process below `root` (zombies too: they still hold
-/// their time). The CPUs first: walking the processes takes a few milliseconds of this process's
-/// own time, which must not fall inside the window the counters bound.
+/// Reads every CPU's counters, then every process: the strategy's (below `root`, zombies too: they
+/// still hold their time) in detail, the others' ticks.
 pub fn sample(root: i32) -> Sample {
     let cpus = cpustat::read();
-    let own = noise::thread_ns();
-    let softirq_threads = noise::softirq_threads();
-    let procs = crate::procs::descendants_with_zombies(root)
+    let all = crate::procs::all();
+    let strategy = crate::procs::below_in(&all, root, true);
+    // lbbench itself: this process and those above it (the guard, the sweep).
+    let lbbench = crate::procs::ancestors_in(&all, crate::procs::proc_self_pid());
+    let others = all
+        .iter()
+        .filter(|s| !strategy.contains(&s.pid) && !lbbench.contains(&s.pid))
+        .map(noise::Other::of)
+        .collect();
+    let procs = strategy
         .into_iter()
         .filter_map(|pid| {
             let p = procfs::process::Process::new(pid).ok()?;
@@ -57,16 +59,11 @@ pub fn sample(root: i32) -> Sample {
             Some(tasks::read(&p, program(&p, &s), &s))
         })
         .collect();
-    Sample {
-        procs,
-        own_ns: noise::thread_ns().saturating_sub(own),
-        cpus,
-        softirq_threads,
-    }
+    Sample { procs, cpus, others }
 }
 
 /// The window from `start` to `end`, `window_s` long, with `ok` 2xx responses, on `server_cpus`;
-/// `client`: the client's CPUs and time when it ran on this machine (its time is not other work).
+/// `client`: the client's CPUs when it ran on this machine.
 pub fn account(
     start: &Sample,
     end: &Sample,
@@ -101,8 +98,8 @@ pub fn account(
         .collect();
     programs.sort_by(|a, b| b.cpu_s.total_cmp(&a.cpu_s));
     let involuntary = spent.iter().map(|s| s.involuntary.max(0) as u64).sum();
-    let noise = (!server_cpus.is_empty())
-        .then(|| noise::of_window(start, end, server_cpus, client.as_ref(), total, involuntary));
+    let noise =
+        (!server_cpus.is_empty()).then(|| noise::of_window(start, end, server_cpus, client.as_ref(), involuntary));
     CpuReport {
         window_s,
         server_user_s: total * user_share,

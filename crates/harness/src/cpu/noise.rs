@@ -5,54 +5,61 @@
 use super::Sample;
 use lbproc::cpustat::{self, CpuTimes};
 use model::noise::{MachineCheck, Noise};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The client, when it ran on this machine: its CPUs and its threads' time over the window.
+/// The client, when it ran on this machine: its CPUs (its own work there is not other work).
 pub struct Client<'a> {
     pub cpus: &'a [usize],
-    pub cpu_s: f64,
 }
 
-/// `ksoftirqd/N` of every CPU: (CPU, pid), found once (kernel threads live as long as the boot).
-fn softirq_pids() -> &'static [(usize, i32)] {
-    static PIDS: OnceLock<Vec<(usize, i32)>> = OnceLock::new();
-    PIDS.get_or_init(|| {
-        let Ok(all) = procfs::process::all_processes() else {
-            return Vec::new();
-        };
-        all.flatten()
-            .filter_map(|p| {
-                let s = p.stat().ok()?;
-                let cpu = s.comm.strip_prefix("ksoftirqd/")?.parse().ok()?;
-                Some((cpu, s.pid))
-            })
-            .collect()
-    })
+/// Another process at one instant: its ticks so far and the CPU it last ran on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Other {
+    pid: i32,
+    comm: String,
+    ticks: u64,
+    cpu: Option<usize>,
 }
 
-/// Every `ksoftirqd/N`'s time so far, ns.
-pub fn softirq_threads() -> Vec<(usize, u64)> {
-    softirq_pids()
-        .iter()
-        .filter_map(|&(cpu, pid)| {
-            let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
-            Some((cpu, text.split_ascii_whitespace().next()?.parse().ok()?))
-        })
-        .collect()
+impl Other {
+    pub fn of(s: &procfs::process::Stat) -> Other {
+        Other {
+            pid: s.pid,
+            comm: s.comm.clone(),
+            ticks: s.utime + s.stime,
+            cpu: s.processor.and_then(|c| usize::try_from(c).ok()),
+        }
+    }
+
+    /// The kernel threads that finish a CPU's network work when it has too much: the load's
+    /// packets, not other work.
+    fn is_network(&self) -> bool {
+        self.comm.starts_with("ksoftirqd/")
+    }
 }
 
-/// This thread's CPU time so far, ns.
-pub fn thread_ns() -> u64 {
-    clock(libc::CLOCK_THREAD_CPUTIME_ID)
-}
-
-fn clock(id: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(id, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+/// What other processes spent on `cpus` between two samples, s, by name, most first: a process
+/// counts where it ran last (at the end), one that started inside the window with all its time.
+fn other_work(start: &Sample, end: &Sample, cpus: &[usize]) -> Vec<(String, f64)> {
+    let tick = 1.0 / cpustat::ticks_per_second() as f64;
+    let mut by_name: Vec<(String, f64)> = Vec::new();
+    for e in end.others.iter().filter(|o| !o.is_network()) {
+        if !e.cpu.is_some_and(|c| cpus.contains(&c)) {
+            continue;
+        }
+        let before = start.others.iter().find(|s| s.pid == e.pid).map_or(0, |s| s.ticks);
+        let used = e.ticks.saturating_sub(before) as f64 * tick;
+        if used > 0.0 {
+            match by_name.iter_mut().find(|(n, _)| *n == e.comm) {
+                Some((_, t)) => *t += used,
+                None => by_name.push((e.comm.clone(), used)),
+            }
+        }
+    }
+    by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
+    by_name
 }
 
 /// Summed over `cpus`: (steal, everything but idle and steal, everything) ticks of the window.
@@ -65,13 +72,17 @@ fn ticks(start: &[CpuTimes], end: &[CpuTimes], cpus: &[usize]) -> (u64, u64, u64
         })
 }
 
-/// The window's noise. `server_s` is the strategy's CPU time in it, `involuntary` its preemptions.
+/// The window's noise; `involuntary` is the strategy's preemptions in it.
+///
+/// Other work is the other processes' time on these CPUs, counted process by process (kernel
+/// threads among them, the network's `ksoftirqd` not): a CPU's busy time minus the measured
+/// processes' would also count the network's work done outside any process (softirq on an idle
+/// CPU), which is the load's own.
 pub fn of_window(
     start: &Sample,
     end: &Sample,
     server_cpus: &[usize],
     client: Option<&Client>,
-    server_s: f64,
     involuntary: u64,
 ) -> Noise {
     let tick = 1.0 / cpustat::ticks_per_second() as f64;
@@ -83,25 +94,17 @@ pub fn of_window(
     let mut cpus: Vec<usize> = server_cpus.iter().chain(client_cpus).copied().collect();
     cpus.sort_unstable();
     cpus.dedup();
-    let (steal, busy, all) = ticks(&start.cpus, &end.cpus, &cpus);
-    let (busy, time) = (busy as f64 * tick, (all - steal) as f64 * tick);
-    let softirq: u64 = end
-        .softirq_threads
-        .iter()
-        .filter(|(cpu, _)| cpus.contains(cpu))
-        .filter_map(|(cpu, ns)| {
-            let before = start.softirq_threads.iter().find(|(c, _)| c == cpu)?.1;
-            Some(ns.saturating_sub(before))
-        })
-        .sum();
-    let own = start.own_ns as f64 / 1e9;
-    let other = busy - server_s - client.map_or(0.0, |c| c.cpu_s) - softirq as f64 / 1e9 - own;
+    let (steal, _, all) = ticks(&start.cpus, &end.cpus, &cpus);
+    let time = ((all - steal) as f64 * tick).max(1e-9);
+    let others = other_work(start, end, &cpus);
+    let other: f64 = others.iter().map(|(_, s)| s).sum();
     Noise {
         server_steal,
         client_steal: share(c_steal, c_all),
-        interference: (other / time.max(1e-9)).clamp(0.0, 1.0),
+        interference: (other / time).clamp(0.0, 1.0),
+        busiest: others.into_iter().take(3).map(|(n, s)| (n, s / time)).collect(),
         involuntary_switches: involuntary,
-        // /proc/stat counts in ticks: one at each edge of each CPU.
+        // /proc counts in ticks: one at each edge of each CPU.
         resolution: (2 * cpus.len()) as f64 / all.max(1) as f64,
         redone: Vec::new(),
     }
