@@ -64,8 +64,34 @@ fn a_results_file_plots_the_same_csv_and_markdown() {
 fn an_older_results_file_reads_and_plots_the_same_csv() {
     let bytes = std::fs::read(golden("v2", "results.json")).unwrap();
     let current = model::read::parse(&bytes, "golden", model::read::Accept::Current);
-    assert!(current.is_err(), "schema 2 is not this lbbench's: a comparison must refuse it");
+    assert!(
+        current.is_err(),
+        "schema 2 is not this lbbench's: a comparison must refuse it"
+    );
     let results = model::read::parse(&bytes, "golden", model::read::Accept::CurrentOrOlder).unwrap();
     assert_eq!(results.cells.len(), 4 * 2, "two strategies, two workloads, two repeats");
     same("v2", plotted("v2").path(), "results.csv");
+}
+
+#[test]
+fn an_older_results_file_loses_nothing_written_back() {
+    let bytes = std::fs::read(golden("v2", "results.json")).unwrap();
+    let results = model::read::parse(&bytes, "golden", model::read::Accept::CurrentOrOlder).unwrap();
+    let written = report::Exporter::render(&report::json::Json, &results).unwrap();
+    let mut back: serde_json::Value = serde_json::from_slice(&written[0].1).unwrap();
+    // The keys schema 3 added, as what the older lbbench did (it restarted every cell's strategy
+    // and had no common-rate pass) or, where that made no difference, today's default.
+    let config = &mut back["config"];
+    let sweep = config["sweep"].as_object_mut().unwrap();
+    assert_eq!(sweep.remove("design"), Some(serde_json::json!("restart")));
+    for key in ["min_repeats", "max_repeats"] {
+        assert!(sweep.remove(key).is_some(), "{key}");
+    }
+    let load = config["load"].as_object_mut().unwrap();
+    assert_eq!(load.remove("common_rate"), Some(serde_json::json!(0.0)));
+    let before: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(
+        back == before,
+        "an older file written back lost or changed something besides those keys"
+    );
 }

@@ -78,6 +78,9 @@ pub fn parse(bytes: &[u8], name: &str, accept: Accept) -> Result<Results, ReadEr
         Some(serde_json::Value::Array(cells)) => cells,
         _ => return Err(not("it has no list of cells".into())),
     };
+    if found < 3 {
+        describe_older_runs(&mut value);
+    }
     let mut results = Results::deserialize(&value).map_err(|e| not(e.to_string()))?;
     results.cells = cells
         .into_iter()
@@ -98,4 +101,18 @@ pub fn parse(bytes: &[u8], name: &str, accept: Accept) -> Result<Results, ReadEr
         })
         .collect::<Result<_, _>>()?;
     Ok(results)
+}
+
+/// What lbbench did before schema 3, where a key it did not yet write would otherwise take
+/// today's default: it started every cell's strategy afresh and had no common-rate pass.
+fn describe_older_runs(value: &mut serde_json::Value) {
+    for (section, key, was) in [
+        ("sweep", "design", serde_json::json!("restart")),
+        ("load", "common_rate", serde_json::json!(0.0)),
+    ] {
+        let table = value.get_mut("config").and_then(|c| c.get_mut(section));
+        if let Some(table) = table.and_then(|t| t.as_object_mut()) {
+            table.entry(key).or_insert(was);
+        }
+    }
 }
