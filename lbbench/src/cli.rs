@@ -90,6 +90,12 @@ pub struct RunArgs {
     /// Skip the manifests' build commands (the binaries in --bin are already built).
     #[arg(long)]
     pub no_build: bool,
+    /// Hold idle CPUs out of deep idle states while measuring (root): a 0 µs /dev/cpu_dma_latency
+    /// request, so idle CPUs poll instead of halting, the server's too; recorded in the results.
+    /// Off by default: on the development VM it made typical wake-ups 3× sooner but not the
+    /// slowest ones (see the README's open-loop paragraph).
+    #[arg(long)]
+    pub keep_cpus_awake: bool,
     #[command(flatten)]
     pub servers: ServersArgs,
 }
@@ -134,6 +140,12 @@ pub struct LoadArgs {
     /// least 10ms, and longer when the window would hold more than 600.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub interval: Duration,
+    /// Hold idle CPUs out of deep idle states while measuring (root): a 0 µs /dev/cpu_dma_latency
+    /// request, so idle CPUs poll instead of halting, the server's too; recorded in the results.
+    /// Off by default: on the development VM it made typical wake-ups 3× sooner but not the
+    /// slowest ones (see the README's open-loop paragraph).
+    #[arg(long)]
+    pub keep_cpus_awake: bool,
 }
 
 #[derive(Args, Debug)]

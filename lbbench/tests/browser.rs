@@ -32,9 +32,9 @@ fn main() {
             the_page_renders_in_chromium_without_a_console_message,
         ),
         trial(
-            "lbbench_compare_of_a_run_with_itself_is_within_noise_and_its_page_renders",
+            "lbbench_compare_of_a_run_with_itself_calls_nothing_and_its_page_renders",
             chromium,
-            lbbench_compare_of_a_run_with_itself_is_within_noise_and_its_page_renders,
+            lbbench_compare_of_a_run_with_itself_calls_nothing_and_its_page_renders,
         ),
         trial(
             "the_console_check_catches_a_broken_page",
@@ -202,9 +202,9 @@ fn the_page_renders_in_chromium_without_a_console_message() {
     println!("screenshot: {}", shot.display());
 }
 
-/// `lbbench compare` on a real results file against itself: every cell within noise, no
+/// `lbbench compare` on a real results file against itself: no cell called better or worse, no
 /// warning; its HTML page passes the same browser checks as the results page.
-fn lbbench_compare_of_a_run_with_itself_is_within_noise_and_its_page_renders() {
+fn lbbench_compare_of_a_run_with_itself_calls_nothing_and_its_page_renders() {
     let results = sweep().join("results.json");
     let page = scratch("compare").join("compare.html");
     let out = Command::new(env!("CARGO_BIN_EXE_lbbench"))
@@ -217,11 +217,15 @@ fn lbbench_compare_of_a_run_with_itself_is_within_noise_and_its_page_renders() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stderr), "", "no warning comparing a run with itself");
     let table = text(&out.stdout);
-    for metric in ["throughput", "p99 latency", "CPU per request"] {
-        assert!(
-            table.contains(&format!("{metric}: 4 cells, 0 better, 0 worse, 4 within noise (100 %")),
-            "{metric}: {table}"
-        );
+    // Throughput is not compared where the client was the bottleneck (it is here, at 1 core):
+    // every metric's line that is printed calls nothing, and CPU per request is always compared.
+    let lines: Vec<&str> = table.lines().filter(|l| l.contains(" cells compared, ")).collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("CPU per request: 4 cells compared")),
+        "{table}"
+    );
+    for line in lines {
+        assert!(line.contains(", 0 better, 0 worse, "), "{line}\n{table}");
     }
     let visit = chromium(&page, &["--dump-dom"]);
     assert!(visit.console.is_empty(), "console messages: {:#?}", visit.console);

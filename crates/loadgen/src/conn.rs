@@ -48,6 +48,8 @@ struct Attempt {
     due: Instant,
     /// When its connection was free to send it (the previous answer in).
     free_at: Instant,
+    /// Open loop: when the pacing timer woke the thread for it, if it had to wait for its time.
+    woken: Option<Instant>,
     sent_at: Instant,
     measured: bool,
     deadline: Instant,
@@ -83,6 +85,7 @@ pub async fn run(
     let mut due = plan.begin + offset;
     loop {
         let free_at = Instant::now();
+        let mut woken = None;
         let intended = match (plan.interval, schedule) {
             (Some(every), Some((schedule, id))) => {
                 let this = due;
@@ -92,6 +95,7 @@ pub async fn run(
                 }
                 due += every;
                 schedule.until(id, this).await?;
+                woken = schedule.woken(id);
                 this
             }
             _ => Instant::now(),
@@ -107,6 +111,7 @@ pub async fn run(
             intended: intended.min(sent_at),
             due: intended,
             free_at,
+            woken,
             sent_at,
             measured: intended >= plan.measure_from,
             deadline: (sent_at + plan.timeout).min(plan.end),
@@ -142,6 +147,8 @@ async fn exchange(plan: &Shared, conn: &mut Conn, stats: &RefCell<ThreadStats>, 
         st.lag(
             micros(a.sent_at.saturating_duration_since(a.due)),
             micros(a.sent_at.saturating_duration_since(a.due.max(a.free_at))),
+            a.woken
+                .map_or(0, |w| micros(w.saturating_duration_since(a.due.max(a.free_at)))),
         );
     }
     let sent = match tokio::time::timeout_at(deadline, conn.send_request(plan.addr, &plan.request)).await {

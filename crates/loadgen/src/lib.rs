@@ -330,7 +330,10 @@ fn client_thread(
     let schedule = match plan.interval {
         Some(_) => {
             let _guard = rt.enter();
-            Some(pacer::Schedule::new(plan.clock, conns.len()).context("creating the pacing timer")?)
+            Some(
+                pacer::Schedule::new(plan.clock, conns.len(), plan.measure_from)
+                    .context("creating the pacing timer")?,
+            )
         }
         None => None,
     };
@@ -386,6 +389,7 @@ fn client_thread(
     let mut stats = Rc::try_unwrap(stats)
         .map_err(|_| anyhow::anyhow!("connection outlived its run"))?
         .into_inner();
+    stats.wakeups = schedule.map(|s| s.lateness());
     if interrupted {
         // What was sent and not yet answered when the run stopped.
         let done = stats.ok + stats.non_2xx.values().sum::<u64>() + stats.errors.total() + stats.in_flight_at_end;

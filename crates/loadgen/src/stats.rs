@@ -3,7 +3,7 @@
 use crate::timeline::{self, Timeline};
 use hdrhistogram::Histogram;
 use model::histogram::{histogram, Stored};
-use model::load::{ErrorCounts, ErrorKind, LoadReport, Percentiles, CLIENT_LATE, RATE_REACHED, SATURATED};
+use model::load::{ErrorCounts, ErrorKind, LoadReport, Pacing, Percentiles, CLIENT_LATE, RATE_REACHED, SATURATED};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -31,6 +31,13 @@ pub struct ThreadStats {
     /// Open loop: sends that left more than [`CLIENT_LATE`] after they were due although their
     /// connection was free by then: late because of the client, not the server.
     pub late_by_client: u64,
+    /// Of those, the sends whose timer wake-up itself came over [`CLIENT_LATE`] after they were
+    /// due (or after their connection was free).
+    #[serde(default)]
+    pub late_by_wakeup: u64,
+    /// Open loop only: how late the pacing timer's wake-ups were (see `pacer::Schedule`).
+    #[serde(default, with = "model::histogram::v2::option")]
+    pub wakeups: Option<Histogram<u64>>,
     /// Responses per `X-Worker` value; a handful of workers, so a linear scan beats hashing.
     pub per_worker: Vec<(Box<[u8]>, u64)>,
     /// Share of wall time on a CPU.
@@ -58,6 +65,8 @@ impl ThreadStats {
             in_flight_at_end: 0,
             not_sent_in_time: 0,
             late_by_client: 0,
+            late_by_wakeup: 0,
+            wakeups: None,
             per_worker: Vec::new(),
             cpu_busy: 0.0,
             cpu_wanted: 0.0,
@@ -121,14 +130,17 @@ impl ThreadStats {
         }
     }
 
-    /// Open loop: how late a request left, and how much of that the client alone is to blame
-    /// for (the part after its connection was free to send).
-    pub fn lag(&mut self, micros: u64, client_micros: u64) {
+    /// Open loop: how late a request left, how much of that the client alone is to blame for
+    /// (the part after its connection was free to send), and how much of that part passed
+    /// before the timer woke the thread for it.
+    pub fn lag(&mut self, micros: u64, client_micros: u64, wakeup_micros: u64) {
         if let Some(h) = &mut self.send_lag {
             h.saturating_record(micros.max(1));
         }
-        if client_micros > CLIENT_LATE.as_micros() as u64 {
+        let late = CLIENT_LATE.as_micros() as u64;
+        if client_micros > late {
             self.late_by_client += 1;
+            self.late_by_wakeup += u64::from(wakeup_micros > late);
         }
     }
 
@@ -148,7 +160,7 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
     let mut latency = histogram();
     let open = target_rps.is_some();
     let (mut uncorrected, mut send_lag) = (histogram(), histogram());
-    let mut late_by_client = 0;
+    let (mut late_by_client, mut late_by_wakeup, mut wakeups) = (0, 0, histogram());
     let mut client_cpu_s = 0.0;
     let mut r = LoadReport {
         connections,
@@ -172,6 +184,10 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
         r.in_flight_at_end += t.in_flight_at_end;
         r.not_sent_in_time += t.not_sent_in_time;
         late_by_client += t.late_by_client;
+        late_by_wakeup += t.late_by_wakeup;
+        if let Some(w) = &t.wakeups {
+            wakeups.add(w).expect("histograms share bounds");
+        }
         for (w, n) in t.per_worker {
             *r.per_worker
                 .entry(String::from_utf8_lossy(&w).into_owned())
@@ -202,6 +218,16 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
         r.late_by_client = Some(late_by_client);
         r.uncorrected_latency_us = Some(Percentiles::of(&uncorrected));
         r.send_lag_us = Some(Percentiles::of(&send_lag));
+        r.pacing = Some(Pacing {
+            wakeups: wakeups.len(),
+            lateness_us: Percentiles::of(&wakeups),
+            late_wakeups: wakeups
+                .iter_recorded()
+                .filter(|v| v.value_iterated_to() > CLIENT_LATE.as_micros() as u64)
+                .map(|v| v.count_at_value())
+                .sum(),
+            late_by_wakeup,
+        });
         r.rate_reached = Some(achieved >= RATE_REACHED * target && !r.client_lagged());
         r.histograms.uncorrected = Some(Stored(uncorrected));
         r.histograms.send_lag = Some(Stored(send_lag));
@@ -264,7 +290,7 @@ mod tests {
         t.sent = 90;
         for _ in 0..90 {
             t.response(Instant::now(), 200, None, 5000, 100);
-            t.lag(4900, 0);
+            t.lag(4900, 0, 0);
         }
         let r = merge(vec![t], 1, 1.0, Some(100.0));
         assert_eq!(
@@ -283,7 +309,7 @@ mod tests {
             t.sent = 1000;
             for i in 0..1000 {
                 t.response(Instant::now(), 200, None, 100, 100);
-                t.lag(2000, if i < late { 2000 } else { 20 });
+                t.lag(2000, if i < late { 2000 } else { 20 }, 0);
             }
             merge(vec![t], 1, 1.0, Some(1000.0))
         };
@@ -305,9 +331,35 @@ mod tests {
         t.cpu_wanted = 0.95;
         for _ in 0..1000 {
             t.response(Instant::now(), 200, None, 3000, 100);
-            t.lag(2900, 0);
+            t.lag(2900, 0, 0);
         }
         let r = merge(vec![t], 1, 1.0, Some(1000.0));
         assert_eq!((r.client_saturated, r.rate_reached), (true, Some(false)), "{r:?}");
+    }
+
+    #[test]
+    fn late_sends_are_split_by_whether_the_wake_up_was_late() {
+        let thread = |late_wakeups: u64| {
+            let mut t = ThreadStats::new(true);
+            let mut w = histogram();
+            for i in 0..100 {
+                w.record(if i < late_wakeups { 3000 } else { 10 }).unwrap();
+            }
+            t.wakeups = Some(w);
+            t.sent = 100;
+            for i in 0..100 {
+                t.response(Instant::now(), 200, None, 100, 100);
+                // Late by the client in every case; the wake-up was the late part for the first.
+                t.lag(2500, 2500, if i < late_wakeups { 2400 } else { 5 });
+            }
+            t
+        };
+        let r = merge(vec![thread(3), thread(7)], 2, 1.0, Some(200.0));
+        let p = r.pacing.unwrap();
+        assert_eq!((p.wakeups, p.late_wakeups, p.late_by_wakeup), (200, 10, 10));
+        assert_eq!(r.late_by_client, Some(200), "the rest was the client's own work");
+        assert!(p.lateness_us.max >= 2990, "{p:?}");
+        // A closed loop has no pacing.
+        assert!(merge(vec![ThreadStats::new(false)], 1, 1.0, None).pacing.is_none());
     }
 }

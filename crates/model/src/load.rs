@@ -153,6 +153,10 @@ pub struct LoadReport {
     /// Open loop: how late requests left compared with their schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_lag_us: Option<Percentiles>,
+    /// Open loop: how the client's pacing timers kept their deadlines, and whose fault the late
+    /// sends were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacing: Option<Pacing>,
     /// The histograms the percentiles above come from, whole.
     #[serde(default)]
     pub histograms: Histograms,
@@ -211,6 +215,43 @@ impl LoadReport {
         let lag_p99 = self.send_lag_us.as_ref().map_or(0, |l| l.p99);
         late || (self.client_saturated && lag_p99 > CLIENT_LATE.as_micros() as u64)
     }
+
+    /// Open loop: whose fault the sends late by the client were, for people.
+    pub fn late_sends(&self) -> Option<String> {
+        let late = self.late_by_client.filter(|&n| n > 0)?;
+        let by_wakeup = self.pacing.as_ref().map_or(0, |p| p.late_by_wakeup);
+        Some(format!(
+            "{late} sends over {} ms late with their connection free: {by_wakeup} woke late (the timer, \
+             an idle CPU, steal or other work), {} woke in time and waited for the client's own work",
+            CLIENT_LATE.as_millis(),
+            late - by_wakeup
+        ))
+    }
+
+    /// Open loop: the client fell behind its schedule because its wake-ups came late, not because
+    /// it was busy: the machine's doing, and the window is worth measuring again.
+    pub fn woke_late(&self) -> bool {
+        let by_wakeup = self.pacing.as_ref().map_or(0, |p| p.late_by_wakeup);
+        self.client_lagged() && !self.client_saturated && 2 * by_wakeup > self.late_by_client.unwrap_or(0)
+    }
+}
+
+/// Open loop: the pacing timers over the measured window. Each client thread paces its
+/// connections with one timer; a wake-up's lateness is how long after the due time it was armed
+/// for the thread's pacing task ran: the timer's slack, the CPU's way out of an idle state,
+/// steal, other processes on that CPU, and the thread's own work on its other connections (the
+/// window's noise and the client's busy share tell those apart).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Pacing {
+    /// The timers' wake-ups in the window.
+    pub wakeups: u64,
+    /// How late they were, µs.
+    pub lateness_us: Percentiles,
+    /// Wake-ups more than [`CLIENT_LATE`] late.
+    pub late_wakeups: u64,
+    /// Of `late_by_client`: the sends whose wake-up itself came over [`CLIENT_LATE`] after they
+    /// were due; the others woke in time and were held up by the client's work after it.
+    pub late_by_wakeup: u64,
 }
 
 /// Above this share of non-2xx responses and errors, a cell's figures are flagged.

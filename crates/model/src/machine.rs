@@ -54,3 +54,31 @@ impl Default for Isolation {
         Isolation::None("not recorded".into())
     }
 }
+
+/// Whether idle CPUs were kept out of deep idle states while the run measured (a 0 µs
+/// `/dev/cpu_dma_latency` request, root only): the client's timers then fire on time, and the
+/// server's CPUs wake at once too, as on a busy or latency-tuned machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "reason")]
+pub enum CpusAwake {
+    Held,
+    /// Not asked for (the default; `--keep-cpus-awake` asks).
+    Off,
+    /// Asked for, and refused (why).
+    Refused(String),
+}
+
+impl CpusAwake {
+    /// For people.
+    pub fn describe(&self) -> String {
+        match self {
+            CpusAwake::Held => "idle CPUs kept out of deep idle states (/dev/cpu_dma_latency = 0 µs) while measuring, \
+                                the server's too"
+                .into(),
+            CpusAwake::Off => "idle CPUs left to their idle driver".into(),
+            CpusAwake::Refused(why) => {
+                format!("idle CPUs left to their idle driver: could not hold them awake ({why})")
+            }
+        }
+    }
+}

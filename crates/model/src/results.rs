@@ -34,6 +34,9 @@ pub struct Results {
     pub config: Config,
     pub skipped: Vec<Skipped>,
     pub failures: Vec<Failure>,
+    /// Whether idle CPUs were held awake while measuring; absent in older results (they were not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus_awake: Option<crate::machine::CpusAwake>,
     /// The machine's noise before the sweep, and what it means for rankings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine_check: Option<crate::noise::MachineCheck>,

@@ -1,8 +1,10 @@
 //! Process plumbing shared by the strategies and the harness: CPU lists and pinning, forking a
 //! child before any runtime exists, tying children to their parent's life, closing inherited
 //! descriptors, one stop routine (SIGTERM, grace, SIGKILL), a signal-driven supervisor that can
-//! replace dead workers, descriptor passing, and free ports.
+//! replace dead workers, descriptor passing, free ports, and keeping idle CPUs awake while
+//! measuring.
 
+pub mod awake;
 pub mod child;
 pub mod cpus;
 pub mod cpustat;

@@ -224,6 +224,7 @@ pub fn results() -> Results {
             reason: "needs nginx on PATH".into(),
         }],
         failures: vec![],
+        cpus_awake: None,
         machine_check: None,
         comparisons: Vec::new(),
         cells,

@@ -54,6 +54,18 @@ pub fn render(url: &str, r: &LoadReport) -> String {
                 percentiles(uncorrected)
             );
             out += &format!("  Send lag behind schedule                  {}\n", percentiles(lag));
+            if let Some(p) = &r.pacing {
+                out += &format!(
+                    "  Timer wake-ups, late by                   {} ({} wake-ups, {} over {} ms)\n",
+                    percentiles(&p.lateness_us),
+                    p.wakeups,
+                    p.late_wakeups,
+                    CLIENT_LATE.as_millis()
+                );
+            }
+            if let Some(why) = r.late_sends() {
+                out += &format!("  {why}\n");
+            }
         }
         _ => out += &format!("  Latency  {}\n", percentiles(&r.latency_us)),
     }

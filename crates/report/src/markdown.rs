@@ -61,6 +61,9 @@ pub fn render(r: &Results) -> String {
         r.versions.rustc,
         r.machine.kernel
     );
+    if let Some(awake) = &r.cpus_awake {
+        out += &format!("- {}\n", awake.describe());
+    }
     for (name, version) in &r.versions.strategies {
         out += &format!("- {name}: {version}\n");
     }

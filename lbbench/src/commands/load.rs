@@ -34,11 +34,16 @@ pub fn load(args: LoadArgs) -> Result<()> {
     // Ctrl-C ends the window early and the report of what was measured is printed (a second
     // Ctrl-C ends lbbench at once).
     interrupt_ends_the_run()?;
+    let (held, awake) = super::keep_cpus_awake(args.keep_cpus_awake);
     let report = loadgen::run(&opts)?;
+    drop(held);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut json = serde_json::to_value(&report)?;
+        json["cpus_awake"] = serde_json::to_value(&awake)?;
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print!("{}", report::load_text::render(&args.url, &report));
+        println!("  {}", awake.describe());
     }
     if report.interrupted {
         eprintln!("interrupted after {:.2} s of the window", report.duration_s);

@@ -17,6 +17,19 @@ use harness::manifest::{self, Layout, Strategy};
 use model::config::Config;
 use std::path::PathBuf;
 
+/// With `asked`, holds idle CPUs awake for as long as the first value lives; the second says
+/// what was done, for the record.
+pub fn keep_cpus_awake(asked: bool) -> (Option<lbproc::awake::Awake>, model::machine::CpusAwake) {
+    use model::machine::CpusAwake;
+    if !asked {
+        return (None, CpusAwake::Off);
+    }
+    match lbproc::awake::hold() {
+        Ok(held) => (Some(held), CpusAwake::Held),
+        Err(e) => (None, CpusAwake::Refused(format!("/dev/cpu_dma_latency: {e}; it takes root"))),
+    }
+}
+
 /// Reads the profile at `path`.
 pub fn read_profile(path: &std::path::Path) -> Result<Config> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;

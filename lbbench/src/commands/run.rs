@@ -55,6 +55,11 @@ pub fn run(args: RunArgs) -> Result<()> {
     if built.is_empty() {
         bail!("no strategy can run here; reasons: {skipped:?}");
     }
+    // With load hosts the clients' machines are not this one: nothing is held here.
+    let (held, awake) = match fleet {
+        Some(_) => (None, model::machine::CpusAwake::Off),
+        None => super::keep_cpus_awake(args.keep_cpus_awake),
+    };
     let setup = runner::Setup {
         config: &config,
         config_path: &args.config,
@@ -62,9 +67,11 @@ pub fn run(args: RunArgs) -> Result<()> {
         out_dir: &config.output.dir,
         placement: placement.as_ref(),
         remote: fleet.as_ref(),
+        cpus_awake: awake,
     };
     let began = std::time::Instant::now();
     let (results, files) = runner::sweep(&setup, &built, skipped)?;
+    drop(held);
     summarize(&results, &files);
     eprint!("{}", table::time_spent(&results, began.elapsed().as_secs_f64()));
     if results.cells.is_empty() {

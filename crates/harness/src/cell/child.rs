@@ -3,8 +3,8 @@
 //! A guard process stays above it to stop whatever it leaves behind.
 
 use super::measure::{measure, measure_rate, Here, Lap};
+use super::said::{result, Said};
 use super::spec::{CellSpec, Window};
-use super::{result, Said};
 use crate::fault;
 use crate::netns;
 use crate::sandbox;

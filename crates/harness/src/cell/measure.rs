@@ -107,7 +107,8 @@ impl Drive for Here<'_> {
 }
 
 /// One load run, measured again while the machine spoils it (steal, or other work on its CPUs,
-/// above the profile's threshold), at most `noise.redo` more times; the least spoiled window is
+/// above the profile's threshold; in open loop, the client's wake-ups coming late), at most
+/// `noise.redo` more times; the least spoiled window is
 /// kept, and says why the others were not. A window with a fault is never redone: the fault
 /// changed the server.
 fn run_kept(
@@ -117,16 +118,25 @@ fn run_kept(
     opened: &mut dyn FnMut(),
     redo: bool,
 ) -> Result<Measured> {
+    // An open-loop window whose client woke late is worse than any noise figure.
     let score = |m: &Measured| {
-        m.cpu
+        let noise = m
+            .cpu
             .noise
             .as_ref()
-            .map_or(0.0, |n| n.server_steal.max(n.client_steal).max(n.interference))
+            .map_or(0.0, |n| n.server_steal.max(n.client_steal).max(n.interference));
+        noise + f64::from(u8::from(m.load.woke_late()))
     };
     let mut tries: Vec<(Measured, Option<String>)> = Vec::new();
     loop {
         let m = drive.run(opts, opened)?;
-        let spoiled = m.cpu.noise.as_ref().and_then(|n| n.spoiled(spec.noise.threshold));
+        let late = m.load.woke_late().then(|| m.load.late_sends()).flatten();
+        let spoiled = m
+            .cpu
+            .noise
+            .as_ref()
+            .and_then(|n| n.spoiled(spec.noise.threshold))
+            .or(late.map(|why| format!("the client's timer woke late: {why}")));
         let again = spoiled.is_some() && redo && tries.len() < spec.noise.redo;
         tries.push((m, spoiled));
         if !again {

@@ -5,34 +5,23 @@
 
 mod child;
 mod measure;
+mod said;
 mod spec;
 
 pub use child::main;
 pub use measure::{measure, measure_rate, Drive, Here, Lap, Measured, Measurement};
+pub use said::result;
+use said::Said;
 pub use spec::{CellSpec, Window};
 
 use crate::sandbox;
 use anyhow::{anyhow, bail, Context, Result};
-use model::cell::{CellResult, Fairness, OpenLoopPoint, Readiness, Timings};
-use serde::{Deserialize, Serialize};
+use model::cell::{CellResult, OpenLoopPoint};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// What the cell says on its stdout, a line each.
-#[derive(Debug, Serialize, Deserialize)]
-enum Said {
-    /// The strategy is serving.
-    Ready { readiness: Readiness, ready_s: f64 },
-    /// A window's result.
-    Measured(Box<CellResult>),
-    /// A common-rate window's result.
-    Point(Box<OpenLoopPoint>),
-    /// A window (or the start) failed; the message says why.
-    Failed(String),
-}
 
 /// Parent side: a running cell, its strategy serving, taking windows one at a time.
 pub struct Cell {
@@ -194,48 +183,5 @@ impl Drop for Cell {
         if self.stdin.is_some() {
             self.finish();
         }
-    }
-}
-
-/// A window's record from what was measured.
-pub fn result(
-    spec: &CellSpec,
-    window: &Window,
-    readiness: Readiness,
-    started_at: String,
-    measurement: Measurement,
-    timings: Timings,
-) -> CellResult {
-    let Measurement {
-        closed,
-        open_loop,
-        common_rate,
-        capacity,
-        fault,
-    } = measurement;
-    CellResult {
-        strategy: spec.strategy.clone(),
-        cores: spec.cores,
-        workload: window.workload.clone(),
-        repeat: window.repeat,
-        workers: spec.workers,
-        server_cpus: spec.server_cpus.clone(),
-        client_cpus: spec.client_cpus.clone(),
-        placement: Default::default(),
-        shared_cpus: spec.shared_cpus(),
-        isolated: spec.isolated,
-        readiness,
-        started_at,
-        fairness: Fairness::of(&closed.load.per_worker, spec.workers),
-        cpu: Some(closed.cpu),
-        bottleneck: Some(closed.bottleneck),
-        capacity,
-        timings,
-        warmup_s: 0.0,
-        fault,
-        load: closed.load,
-        load_hosts: closed.hosts,
-        common_rate,
-        open_loop,
     }
 }

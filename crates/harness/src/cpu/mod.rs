@@ -23,6 +23,15 @@ pub struct Sample {
     others: Vec<noise::Other>,
 }
 
+impl Sample {
+    fn edge(&self) -> noise::Edge<'_> {
+        noise::Edge {
+            cpus: &self.cpus,
+            others: &self.others,
+        }
+    }
+}
+
 /// Which program a process of the strategy belongs to: its executable's name, and "workers
 /// (<name>)" for the processes that announced themselves as workers.
 fn program(p: &procfs::process::Process, stat: &procfs::process::Stat) -> String {
@@ -98,8 +107,8 @@ pub fn account(
         .collect();
     programs.sort_by(|a, b| b.cpu_s.total_cmp(&a.cpu_s));
     let involuntary = spent.iter().map(|s| s.involuntary.max(0) as u64).sum();
-    let noise =
-        (!server_cpus.is_empty()).then(|| noise::of_window(start, end, server_cpus, client.as_ref(), involuntary));
+    let noise = (!server_cpus.is_empty())
+        .then(|| noise::of_window(&start.edge(), &end.edge(), server_cpus, client.as_ref(), involuntary));
     CpuReport {
         window_s,
         server_user_s: total * user_share,

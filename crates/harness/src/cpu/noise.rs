@@ -2,7 +2,6 @@
 //! cell's CPUs that neither the strategy nor the client used (other processes, kernel threads).
 //! And, before a sweep, the same of the idle machine ([`machine_check`]).
 
-use super::Sample;
 use lbproc::cpustat::{self, CpuTimes};
 use model::noise::{MachineCheck, Noise};
 use serde::{Deserialize, Serialize};
@@ -40,9 +39,15 @@ impl Other {
     }
 }
 
+/// One edge of a window: every CPU's counters and every other process's ticks.
+pub struct Edge<'a> {
+    pub cpus: &'a [CpuTimes],
+    pub others: &'a [Other],
+}
+
 /// What other processes spent on `cpus` between two samples, s, by name, most first: a process
 /// counts where it ran last (at the end), one that started inside the window with all its time.
-fn other_work(start: &Sample, end: &Sample, cpus: &[usize]) -> Vec<(String, f64)> {
+fn other_work(start: &Edge, end: &Edge, cpus: &[usize]) -> Vec<(String, f64)> {
     let tick = 1.0 / cpustat::ticks_per_second() as f64;
     let mut by_name: Vec<(String, f64)> = Vec::new();
     for e in end.others.iter().filter(|o| !o.is_network()) {
@@ -78,23 +83,17 @@ fn ticks(start: &[CpuTimes], end: &[CpuTimes], cpus: &[usize]) -> (u64, u64, u64
 /// threads among them, the network's `ksoftirqd` not): a CPU's busy time minus the measured
 /// processes' would also count the network's work done outside any process (softirq on an idle
 /// CPU), which is the load's own.
-pub fn of_window(
-    start: &Sample,
-    end: &Sample,
-    server_cpus: &[usize],
-    client: Option<&Client>,
-    involuntary: u64,
-) -> Noise {
+pub fn of_window(start: &Edge, end: &Edge, server_cpus: &[usize], client: Option<&Client>, involuntary: u64) -> Noise {
     let tick = 1.0 / cpustat::ticks_per_second() as f64;
     let share = |part: u64, all: u64| if all > 0 { part as f64 / all as f64 } else { 0.0 };
-    let (steal, _, all) = ticks(&start.cpus, &end.cpus, server_cpus);
+    let (steal, _, all) = ticks(start.cpus, end.cpus, server_cpus);
     let server_steal = share(steal, all);
     let client_cpus = client.map_or(&[][..], |c| c.cpus);
-    let (c_steal, _, c_all) = ticks(&start.cpus, &end.cpus, client_cpus);
+    let (c_steal, _, c_all) = ticks(start.cpus, end.cpus, client_cpus);
     let mut cpus: Vec<usize> = server_cpus.iter().chain(client_cpus).copied().collect();
     cpus.sort_unstable();
     cpus.dedup();
-    let (steal, _, all) = ticks(&start.cpus, &end.cpus, &cpus);
+    let (steal, _, all) = ticks(start.cpus, end.cpus, &cpus);
     let time = ((all - steal) as f64 * tick).max(1e-9);
     let others = other_work(start, end, &cpus);
     let other: f64 = others.iter().map(|(_, s)| s).sum();

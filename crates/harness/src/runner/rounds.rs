@@ -5,7 +5,7 @@
 //! first rounds, `repeats = "auto"` adds rounds only for the strategies whose comparisons are
 //! still undecided, while the budget lasts.
 
-use super::{cell_spec, progress, say, Setup};
+use super::setup::{cell_spec, progress, say, Setup};
 use crate::cell::{Cell, CellSpec, Window};
 use crate::manifest::Strategy;
 use anyhow::{Context, Result};

@@ -130,6 +130,12 @@ pub fn about(page: &Page) -> Vec<Section> {
                 "on the host's loopback (not root)".into()
             },
         ),
+        (
+            "idle CPUs",
+            r.cpus_awake
+                .as_ref()
+                .map_or_else(|| "not recorded".into(), |a| a.describe()),
+        ),
         ("results schema", r.schema.to_string()),
         ("config file", r.config_path.clone()),
     ];

@@ -17,7 +17,7 @@
 
 mod words;
 
-pub use words::{how_sure, lines, percent};
+pub use words::{how_sure, percent};
 
 use model::cell::CellResult;
 use model::cpu::Bottleneck;
@@ -177,6 +177,11 @@ fn against_leader(
             })
         })
         .collect()
+}
+
+/// The verdict in words, a line per (workload, cores, metric) compared.
+pub fn lines(r: &Results) -> Vec<String> {
+    words::lines(r, &of(r))
 }
 
 /// The run's comparisons: as the sweep recorded them, or (a results file without them) made now.

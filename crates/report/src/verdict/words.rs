@@ -25,11 +25,11 @@ fn names(list: &[&Comparison]) -> String {
     shown.join(", ")
 }
 
-/// One line per (workload, cores, metric) compared: who leads, ahead of whom and by how much,
-/// what is within the margin, and what stayed undecided with the rounds that would decide it.
-pub fn lines(r: &Results) -> Vec<String> {
+/// One line per (workload, cores, metric) compared in `all` (the comparisons of `r`): who leads,
+/// ahead of whom and by how much, what is within the margin, and what stayed undecided with the
+/// rounds that would decide it.
+pub fn lines(r: &Results, all: &[Comparison]) -> Vec<String> {
     let margin = r.config.verdict.margin * 100.0;
-    let all = super::of(r);
     let mut keys: Vec<(Workload, usize, Metric)> = Vec::new();
     for c in all.iter() {
         let key = (c.workload.clone(), c.cores, c.metric);

@@ -1,0 +1,44 @@
+//! Keeping idle CPUs out of deep idle states while measuring: a PM QoS request of 0 µs on
+//! `/dev/cpu_dma_latency`, held as long as the file stays open (what cyclictest and tuned's
+//! latency profiles do). On a VM with the `haltpoll` idle driver an idle CPU otherwise halts, and
+//! a timer due on it fires a millisecond or more late; with the request held it polls instead.
+//! It applies to every CPU, the server's too, so a run records that it held one.
+
+use std::fs::File;
+use std::io::{self, Write};
+
+const DEVICE: &str = "/dev/cpu_dma_latency";
+
+/// The held request: dropping it lets the CPUs idle as before.
+pub struct Awake {
+    _device: File,
+}
+
+/// Asks for 0 µs of wake-up latency until the returned value is dropped; fails without root or
+/// without the device (a kernel without PM QoS).
+pub fn hold() -> io::Result<Awake> {
+    let mut device = File::options().write(true).open(DEVICE)?;
+    // The device takes the latency as a binary 32-bit integer.
+    device.write_all(&0i32.to_ne_bytes())?;
+    Ok(Awake { _device: device })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As root the request is taken and the device reads back 0 while it is held.
+    #[test]
+    fn a_held_request_reads_back_zero() {
+        if !nix::unistd::geteuid().is_root() || !std::path::Path::new(DEVICE).exists() {
+            eprintln!("skipped: needs root and {DEVICE}");
+            return;
+        }
+        let held = hold().unwrap();
+        let mut now = [0u8; 4];
+        let mut f = File::open(DEVICE).unwrap();
+        std::io::Read::read_exact(&mut f, &mut now).unwrap();
+        assert_eq!(i32::from_ne_bytes(now), 0);
+        drop(held);
+    }
+}
