@@ -8,7 +8,6 @@
 //! instrument (`loadgen`), the report and the harness exchange, and a change to a results type
 //! is a change here, which bumps [`results::SCHEMA`]. It may import only the lower crates
 //! (`lbproc`).
-// DOCPASS #![warn(missing_docs)]
 
 pub mod cell;
 pub mod config;
