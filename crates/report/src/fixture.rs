@@ -115,6 +115,30 @@ fn topology() -> model::placement::TopologyRecord {
     }
 }
 
+/// The fixture's run without its cells, and its one-core cell of alpha to make new ones from.
+pub fn emptied() -> (Results, CellResult) {
+    let mut r = results();
+    let template = r
+        .cells
+        .iter()
+        .find(|c| c.cores == 1 && c.strategy == "alpha")
+        .expect("the fixture has alpha at 1 core")
+        .clone();
+    r.cells.clear();
+    (r, template)
+}
+
+/// Uniform numbers in [0, 1) from a xorshift seeded by `seed`: noise that repeats.
+pub fn uniforms(seed: u64) -> impl FnMut() -> f64 {
+    let mut x = seed | 1;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 pub fn results() -> Results {
     let mut cells = Vec::new();
     for (s, strategy) in ["alpha", "beta"].iter().enumerate() {

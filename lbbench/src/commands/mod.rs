@@ -26,7 +26,10 @@ pub fn keep_cpus_awake(asked: bool) -> (Option<lbproc::awake::Awake>, model::mac
     }
     match lbproc::awake::hold() {
         Ok(held) => (Some(held), CpusAwake::Held),
-        Err(e) => (None, CpusAwake::Refused(format!("/dev/cpu_dma_latency: {e}; it takes root"))),
+        Err(e) => (
+            None,
+            CpusAwake::Refused(format!("/dev/cpu_dma_latency: {e}; it takes root")),
+        ),
     }
 }
 

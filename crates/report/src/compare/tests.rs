@@ -93,24 +93,14 @@ fn within_the_margin_is_equivalent_and_one_run_has_no_spread() {
 
 /// `n` server-bound strategies at 1 core, 4 rounds, req/s with a 2 % spread.
 fn many(n: usize, seed: u64) -> Results {
-    let mut r = fixture::results();
-    let template = r
-        .cells
-        .iter()
-        .find(|c| c.cores == 1 && c.strategy == "alpha")
-        .unwrap()
-        .clone();
-    r.cells.clear();
-    let mut x = seed | 1;
+    let (mut r, template) = fixture::emptied();
+    let mut uniform = fixture::uniforms(seed);
     for s in 0..n {
         for round in 0..4 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
             let mut c = template.clone();
             c.strategy = format!("s{s}");
             c.repeat = round;
-            c.load.rps = 1000.0 * (s + 1) as f64 * (0.98 + 0.04 * ((x >> 11) as f64 / (1u64 << 53) as f64));
+            c.load.rps = 1000.0 * (s + 1) as f64 * (0.98 + 0.04 * uniform());
             r.cells.push(c);
         }
     }

@@ -37,27 +37,10 @@ fn a_client_bound_group_is_ranked_by_cpu_per_request_and_says_why() {
 
 /// A group of `n` strategies, `rounds` rounds, each window `level × round speed × noise`.
 fn group(n: usize, rounds: usize, level: impl Fn(usize) -> f64, cv: f64, seed: u64) -> Results {
-    let mut r = fixture::results();
-    let template = r
-        .cells
-        .iter()
-        .find(|c| c.cores == 1 && c.strategy == "alpha")
-        .unwrap()
-        .clone();
-    let mut x = seed | 1;
-    let mut normal = move || {
-        // Sum of 12 uniforms: near enough a normal for noise.
-        (0..12)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 11) as f64 / (1u64 << 53) as f64
-            })
-            .sum::<f64>()
-            - 6.0
-    };
-    r.cells.clear();
+    let (mut r, template) = fixture::emptied();
+    let mut uniform = fixture::uniforms(seed);
+    // Sum of 12 uniforms: near enough a normal for noise.
+    let mut normal = move || (0..12).map(|_| uniform()).sum::<f64>() - 6.0;
     for round in 0..rounds {
         // The machine drifts: 2 % slower every round, for everyone.
         let speed = 1.0 - 0.02 * round as f64;
