@@ -216,6 +216,25 @@ impl LoadReport {
         late || (self.client_saturated && lag_p99 > CLIENT_LATE.as_micros() as u64)
     }
 
+    /// Open loop: why the offered rate was not reached, for people (None when it was).
+    pub fn rate_missed(&self) -> Option<String> {
+        if self.rate_reached != Some(false) {
+            return None;
+        }
+        let (target, sent) = (self.target_rps.unwrap_or(0.0), self.achieved_rps.unwrap_or(0.0));
+        Some(if self.client_saturated {
+            format!(
+                "the client was saturated (its CPU {:.0} % busy)",
+                self.client_cpu_util() * 100.0
+            )
+        } else if self.client_lagged() {
+            self.late_sends()
+                .unwrap_or_else(|| "the client fell behind its schedule".into())
+        } else {
+            format!("the server: {sent:.0} of {target:.0} req/s sent, its connections busy")
+        })
+    }
+
     /// Open loop: whose fault the sends late by the client were, for people.
     pub fn late_sends(&self) -> Option<String> {
         let late = self.late_by_client.filter(|&n| n > 0)?;
@@ -266,3 +285,41 @@ pub const CLIENT_LATE: std::time::Duration = std::time::Duration::from_millis(1)
 pub const CLIENT_LATE_SHARE: f64 = 0.01;
 
 pub const SATURATED: f64 = 0.90;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(rate_reached: bool) -> LoadReport {
+        LoadReport {
+            sent: 1000,
+            target_rps: Some(1000.0),
+            achieved_rps: Some(900.0),
+            rate_reached: Some(rate_reached),
+            late_by_client: Some(0),
+            ..LoadReport::default()
+        }
+    }
+
+    #[test]
+    fn a_missed_rate_names_whose_limit_it_met() {
+        assert_eq!(open(true).rate_missed(), None);
+        let server = open(false).rate_missed().unwrap();
+        assert!(server.starts_with("the server: 900 of 1000"), "{server}");
+        let mut late = open(false);
+        late.late_by_client = Some(50);
+        late.pacing = Some(Pacing {
+            late_by_wakeup: 40,
+            ..Pacing::default()
+        });
+        let why = late.rate_missed().unwrap();
+        assert!(
+            why.contains("50 sends") && why.contains("40 woke late") && why.contains("10 woke in time"),
+            "{why}"
+        );
+        assert!(late.woke_late(), "most of them woke late: the machine's");
+        late.client_saturated = true;
+        assert!(late.rate_missed().unwrap().starts_with("the client was saturated"));
+        assert!(!late.woke_late(), "a saturated client is late by its own work");
+    }
+}

@@ -67,6 +67,8 @@ pub struct LoadPoint {
     pub target_rps: f64,
     pub p99_us: f64,
     pub rate_reached: bool,
+    /// Why the rate was not reached.
+    pub missed: Option<String>,
     pub shared_cpus: bool,
 }
 
@@ -148,6 +150,7 @@ pub fn load_points(results: &Results) -> Vec<LoadPoint> {
                 target_rps: o.load.target_rps.unwrap_or(0.0),
                 p99_us: o.load.latency_us.p99 as f64,
                 rate_reached: o.load.rate_reached.unwrap_or(true),
+                missed: o.load.rate_missed(),
                 shared_cpus: c.shared_cpus,
             })
         })

@@ -5,6 +5,7 @@
 
 pub mod compare;
 mod figures;
+mod open_loop;
 pub mod page;
 mod sections;
 mod tables;
@@ -28,12 +29,13 @@ impl Exporter for Html {
 }
 
 /// The sections, top to bottom; each returns nothing when it has nothing to show.
-const SECTIONS: [fn(&Page) -> Vec<Section>; 10] = [
+const SECTIONS: [fn(&Page) -> Vec<Section>; 11] = [
     verdict::section,
     figures::by_workload,
     tables::summary,
     tables::faults,
     tables::fairness,
+    open_loop::section,
     tables::cpu,
     sections::skipped,
     sections::failures,

@@ -152,3 +152,23 @@ fn a_fault_gets_its_table_and_its_timeline() {
     );
     assert!(html.contains("Around the fault"));
 }
+
+#[test]
+fn each_open_loop_step_says_whether_it_measured_the_server_and_whose_limit_it_met() {
+    let mut r = results();
+    let page = super::page(&r).unwrap();
+    assert!(page.contains("Latency under load, step by step"), "{page}");
+    // The fixture's 90 % steps miss their rate with the client idle and on time: the server's.
+    assert!(
+        page.contains("<td>yes</td>") && page.contains("no: the server: "),
+        "{page}"
+    );
+    for c in r.cells.iter_mut() {
+        for o in c.open_loop.iter_mut().filter(|o| o.load.rate_reached == Some(false)) {
+            o.load.client_saturated = true;
+        }
+    }
+    let page = super::page(&r).unwrap();
+    assert!(page.contains("no: the client was saturated"), "{page}");
+    assert!(!page.contains("no: the server: "), "{page}");
+}

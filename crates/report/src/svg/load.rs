@@ -1,73 +1,108 @@
-//! Latency under load: p99 against offered load (open loop), one panel per core count.
+//! Latency under load: p99 against offered load (open loop), a small panel per strategy on one
+//! shared log axis, a line per core count. Offered load is the share of the strategy's own
+//! closed-loop maximum, so panels of strategies 100× apart read alike; points whose rate was not
+//! reached are drawn faint (the page's open-loop table says why).
 
-use super::draw::{document, draw_strategy, frame, human, mesh, Mark, Root, FONT, LABEL_PX, WIDE};
+use super::draw::{document, draw_legend, draw_marks, framed, human, style, Root, FONT, LABEL_PX};
 use crate::points::LoadPoint;
 use anyhow::Result;
 use model::results::Results;
 use model::workload::Workload;
 use plotters::prelude::*;
 
-const NOTE: &str = "latency from each request's intended send time (lower is better) · hollow: client and \
-server shared CPUs · red cross: offered rate not reached";
+const NOTE: &str = "latency from each request's intended send time (lower is better), log scale · \
+hollow: client and server shared CPUs · faint cross: offered rate not reached (why: the page's \
+open-loop table)";
 
-/// p99 latency against offered load, a line per strategy, one panel per core count.
+/// Panels per row, and each row's height.
+const COLUMNS: usize = 6;
+const ROW_PX: u32 = 210;
+/// Above the panels: title, subtitle; below: the note.
+const FRAME_PX: u32 = 110;
+const FAINT: RGBColor = RGBColor(205, 205, 205);
+
+/// p99 latency against offered load for `workload`: a panel per strategy.
 pub fn latency_vs_load(results: &Results, workload: &Workload) -> Result<String> {
     let points: Vec<LoadPoint> = crate::points::load_points(results)
         .into_iter()
-        .filter(|p| &p.workload == workload)
+        .filter(|p| &p.workload == workload && p.p99_us > 0.0)
+        .collect();
+    let strategies: Vec<String> = results
+        .strategies()
+        .into_iter()
+        .filter(|s| points.iter().any(|p| &p.strategy == s))
         .collect();
     let mut cores: Vec<usize> = points.iter().map(|p| p.cores).collect();
     cores.sort_unstable();
     cores.dedup();
-    document(WIDE, |root| {
+    let rows = strategies.len().div_ceil(COLUMNS).max(1);
+    let size = (1360, FRAME_PX + ROW_PX * rows as u32);
+    // One log axis for every panel: whole decades around every point.
+    let (lo, hi) = points
+        .iter()
+        .map(|p| (p.p99_us / 1000.0).log10())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let decades = if lo.is_finite() {
+        (lo.floor(), hi.ceil().max(lo.floor() + 1.0))
+    } else {
+        (-1.0, 1.0)
+    };
+    document(size, |root| {
         let title = format!("Latency under load — {} workload", workload.name());
         let run = format!(
-            "open loop, {:?} per step, first run",
+            "open loop, {:?} per step, first round; offered load as a share of each strategy's maximum",
             results.config.load.open_loop_duration
         );
-        let area = frame(root, results, &title, &run, NOTE)?;
-        let panels = area.split_evenly((1, cores.len().max(1)));
-        for (panel, &n) in panels.iter().zip(&cores) {
-            let mine: Vec<&LoadPoint> = points.iter().filter(|p| p.cores == n).collect();
-            let caption = format!("{n} server core{}", if n == 1 { "" } else { "s" });
-            load_panel(panel, results, &mine, &caption)?;
+        let (area, legend) = framed(root, results, &title, &run, NOTE)?;
+        let labels: Vec<String> = cores
+            .iter()
+            .map(|n| format!("{n} server core{}", if *n == 1 { "" } else { "s" }))
+            .collect();
+        draw_legend(&legend, &labels)?;
+        let panels = area.split_evenly((rows, COLUMNS));
+        for (panel, name) in panels.iter().zip(&strategies) {
+            let mine: Vec<&LoadPoint> = points.iter().filter(|p| &p.strategy == name).collect();
+            load_panel(panel, &mine, &cores, name, decades)?;
         }
         Ok(())
     })
 }
 
-fn load_panel(area: &Root<'_>, r: &Results, points: &[&LoadPoint], caption: &str) -> Result<()> {
-    let right = points.iter().map(|p| p.target_rps).fold(0.0, f64::max).max(1.0) * 1.05;
-    let top = points.iter().map(|p| p.p99_us / 1000.0).fold(0.0, f64::max).max(1e-3) * 1.1;
+fn load_panel(area: &Root<'_>, points: &[&LoadPoint], cores: &[usize], name: &str, y: (f64, f64)) -> Result<()> {
     let mut chart = ChartBuilder::on(area)
-        .caption(caption, (FONT, LABEL_PX + 3))
-        .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(84)
-        .build_cartesian_2d(0.0..right, 0.0..top)?;
-    mesh(
-        &mut chart,
-        "offered load (requests per second)",
-        "p99 latency, ms",
-        &|x| human(*x),
-    )?;
-    for (i, name) in r.strategies().iter().enumerate() {
-        let mut mine: Vec<&&LoadPoint> = points.iter().filter(|p| &p.strategy == name).collect();
-        if mine.is_empty() {
-            continue;
+        .caption(name, (FONT, LABEL_PX))
+        .margin(6)
+        .x_label_area_size(22)
+        .y_label_area_size(44)
+        .build_cartesian_2d(0.0..1.0, y.0..y.1)?;
+    chart
+        .configure_mesh()
+        .x_labels(3)
+        .y_labels((y.1 - y.0) as usize + 1)
+        .x_label_formatter(&|x| format!("{:.0} %", x * 100.0))
+        .y_label_formatter(&|v| format!("{} ms", human(10f64.powf(*v))))
+        .label_style((FONT, 11))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    for (i, n) in cores.iter().enumerate() {
+        let mut mine: Vec<&&LoadPoint> = points.iter().filter(|p| p.cores == *n).collect();
+        mine.sort_by(|a, b| a.fraction.total_cmp(&b.fraction));
+        let at = |p: &LoadPoint| (p.fraction, (p.p99_us / 1000.0).log10());
+        let (color, _) = style(i);
+        chart.draw_series(LineSeries::new(mine.iter().map(|p| at(p)), color.stroke_width(1)))?;
+        for hollow in [false, true] {
+            let clean: Vec<(f64, f64)> = mine
+                .iter()
+                .filter(|p| p.rate_reached && p.shared_cpus == hollow)
+                .map(|p| at(p))
+                .collect();
+            draw_marks(&mut chart, i, &clean, hollow)?;
         }
-        mine.sort_by(|a, b| a.target_rps.total_cmp(&b.target_rps));
-        let marks: Vec<Mark<f64>> = mine
-            .iter()
-            .map(|p| Mark {
-                at: (p.target_rps, p.p99_us / 1000.0),
-                hollow: p.shared_cpus,
-                cross: !p.rate_reached,
-                failed: false,
-                range: None,
-            })
-            .collect();
-        draw_strategy(&mut chart, i, &marks)?;
+        chart.draw_series(
+            mine.iter()
+                .filter(|p| !p.rate_reached)
+                .map(|p| Cross::new(at(p), 6, FAINT.stroke_width(2))),
+        )?;
     }
     Ok(())
 }

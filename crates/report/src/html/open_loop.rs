@@ -1,0 +1,62 @@
+//! The page's open-loop table: every step of latency under load, whether it was measured cleanly
+//! (its offered rate reached), and when not, whose limit it met.
+
+use super::page::{esc, table, Page, Section};
+use crate::format::ms;
+
+/// Every open-loop step of every cell, in cell order.
+pub fn section(page: &Page) -> Vec<Section> {
+    let rows: Vec<Vec<String>> = page
+        .results
+        .cells
+        .iter()
+        .flat_map(|c| c.open_loop.iter().map(move |o| (c, o)))
+        .map(|(c, o)| {
+            let l = &o.load;
+            let lateness = l.pacing.as_ref().map_or_else(String::new, |p| {
+                format!("{} µs ({} over 1 ms)", p.lateness_us.p99, p.late_wakeups)
+            });
+            vec![
+                esc(c.workload.name()),
+                page.strategy(&c.strategy),
+                c.cores.to_string(),
+                format!("{:.0} %", o.fraction * 100.0),
+                format!("{:.0}", l.target_rps.unwrap_or(0.0)),
+                format!("{:.0}", l.achieved_rps.unwrap_or(0.0)),
+                ms(l.latency_us.p99 as f64),
+                l.send_lag_us.as_ref().map_or_else(String::new, |s| ms(s.p99 as f64)),
+                lateness,
+                match l.rate_missed() {
+                    None => "yes".into(),
+                    Some(why) => format!("no: {}", esc(&why)),
+                },
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let body = format!(
+        "<p>Each open-loop step: the offered rate, what was sent, p99 from each request's intended send \
+         time, how late requests left (send lag), how late the client's pacing timer woke (p99, and the \
+         wake-ups over 1 ms), and whether the step measured the server: a step whose rate was not reached \
+         says whose limit it met (the client's CPU, the client's late wake-ups, or the server).</p>\n{}",
+        table(
+            &[
+                "workload",
+                "strategy",
+                "cores",
+                "step",
+                "offered req/s",
+                "sent req/s",
+                "p99 ms",
+                "send lag p99 ms",
+                "timer wake-ups late, p99",
+                "measured cleanly",
+            ],
+            &rows,
+            true
+        )
+    );
+    vec![Section::new("open-loop", "Latency under load, step by step", body)]
+}
