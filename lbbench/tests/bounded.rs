@@ -21,7 +21,7 @@ const SHORT: &str = "[sweep]\ncores = [1]\nworkloads = [\"keepalive\"]\nrepeats 
 
 /// `[load]` of a short run, with `extra` lines.
 fn load(extra: &str) -> String {
-    format!("[load]\nconnections = 4\nduration = \"300ms\"\nwarmup = \"100ms\"\n{extra}")
+    format!("[load]\nconnections = 4\nduration = \"300ms\"\nwarmup = \"100ms\"\ncommon_rate = 0\n{extra}")
 }
 
 fn main() {

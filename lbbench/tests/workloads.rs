@@ -38,6 +38,7 @@ connections = 16
 [load]
 duration = "500ms"
 warmup = "100ms"
+common_rate = 0
 [slo]
 p99 = "20ms"
 step = "1s"

@@ -43,6 +43,7 @@ repeats = 1
 connections = 8
 duration = "400ms"
 warmup = "100ms"
+common_rate = 0
 [server]
 ready_timeout = "10s"
 stop_grace = "1s"
