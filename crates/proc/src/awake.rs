@@ -31,6 +31,8 @@ mod tests {
     #[test]
     fn a_held_request_reads_back_zero() {
         if !nix::unistd::geteuid().is_root() || !std::path::Path::new(DEVICE).exists() {
+            // CI runs as root on a kernel with PM QoS: there, a missing requirement fails.
+            assert!(std::env::var_os("CI").is_none(), "needs root and {DEVICE}");
             eprintln!("skipped: needs root and {DEVICE}");
             return;
         }
