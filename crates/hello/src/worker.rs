@@ -80,15 +80,32 @@ impl Accept for &TcpListener {
     }
 }
 
-/// Closing the listener is stopping: connections still in its queue go to another socket of
-/// the port, or are reset.
+/// The most connections a stopping worker takes from its listener's queue (the kernel's default
+/// `somaxconn`).
+const QUEUED_MAX: usize = 4096;
+
+/// Closing the listener is stopping. A socket of its own (SO_REUSEPORT) that closes resets the
+/// connections still in its queue, so first everything queued is taken (served, and told to
+/// close): only one completing in the instant between the last accept and the close is lost
+/// (and not even that one with `tcp_migrate_req`).
 impl Accept for TcpListener {
     async fn next_stream(&mut self) -> std::io::Result<TcpStream> {
         self.accept().await.map(|(stream, _)| stream)
     }
 
     fn stop(self) -> Vec<TcpStream> {
-        Vec::new()
+        let mut queued = Vec::new();
+        let Ok(listener) = self.into_std() else {
+            return queued;
+        };
+        // Non-blocking (tokio's): accept returns WouldBlock once the queue is empty. At most a
+        // queue's worth: on a socket other workers share, connections keep arriving.
+        while let Some(Ok((stream, _))) = (queued.len() < QUEUED_MAX).then(|| listener.accept()) {
+            if let Ok(stream) = stream.set_nonblocking(true).and_then(|()| TcpStream::from_std(stream)) {
+                queued.push(stream);
+            }
+        }
+        queued
     }
 }
 
@@ -115,8 +132,7 @@ pub async fn accept_all(source: &mut impl Accept, who: &str, mut serve: impl FnM
 }
 
 /// Accepts on `listener` and serves every connection as worker `id`, until SIGTERM (or until the
-/// listener is shut down): then it closes the listener (connections still in its queue go to
-/// another socket of the port, or are reset) and drains.
+/// listener is shut down): then it takes what is still queued, closes the listener and drains.
 pub fn serve_listener(listener: std::net::TcpListener, id: usize, timeouts: http1::Timeouts) -> Result<()> {
     serve_accepting(listener, id, timeouts, false, None)
 }
