@@ -74,6 +74,10 @@ pub struct ServersArgs {
     /// Directory of the built strategy binaries ({bin} in manifests) [default: <repo>/target/release].
     #[arg(long)]
     pub bin: Option<PathBuf>,
+    /// Another directory of workers (one sub-directory each, with a worker.toml), besides
+    /// <repo>/workers; may be repeated.
+    #[arg(long = "worker-dir")]
+    pub worker_dirs: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -156,6 +160,10 @@ pub struct LoadArgs {
 pub struct ServeArgs {
     /// The strategy to start (a name `lbbench list` shows).
     pub strategy: String,
+    /// The worker program behind it (a worker under workers/, e.g. "node"): the same as naming
+    /// the pair, `<strategy>+<worker>`.
+    #[arg(long)]
+    pub worker: Option<String>,
     /// Worker processes [default: one per CPU in --cpus].
     #[arg(long)]
     pub workers: Option<usize>,

@@ -408,8 +408,11 @@ fn startup_failures_say_what_happened() {
             ),
         ),
     ]);
+    // Each broken strategy is waited for the whole ready_timeout: long enough that a Python that is
+    // slow to start on a busy machine (3 s was once too little, beside a pinned sweep) has bound its
+    // port and shows what it does.
     let profile = format!(
-        "{SHORT}{}[server]\nready_timeout = \"3s\"\nstop_grace = \"1s\"\n",
+        "{SHORT}{}[server]\nready_timeout = \"10s\"\nstop_grace = \"1s\"\n",
         load("")
     );
     std::fs::write(root.path().join("p.toml"), profile).unwrap();

@@ -59,7 +59,8 @@ fn main() {
             unmet.clone(),
             move || serves_from_both_workers(&b, &n, every),
         ));
-        if FRONTS.contains(&name.as_str()) {
+        // A pair's workers are another program, started by the launcher: kill -9 must take them too.
+        if FRONTS.contains(&name.as_str()) || name.contains('+') {
             let b = bin.clone();
             trials.push(trial_unless(
                 format!("kill_9_leaves_nothing::{name}"),
@@ -105,6 +106,11 @@ fn serves_from_both_workers(bin: &Path, strategy: &str, every: bool) {
     for c in cells {
         let name = format!("{strategy} {}", c["workload"]);
         assert_eq!(c["strategy"], strategy);
+        // Every cell records its worker: a pair's is its second half, the others' non-empty.
+        match strategy.split_once('+') {
+            Some((_, worker)) => assert_eq!(c["worker"], worker, "{name}"),
+            None => assert!(c["worker"].as_str().is_some_and(|w| !w.is_empty()), "{name}: {c}"),
+        }
         assert!(c["rps"].as_f64().unwrap() > 0.0, "{name}: {c}");
         seen.extend(c["per_worker"].as_object().unwrap().keys().cloned());
         if c["workload"] == "keepalive" {

@@ -9,7 +9,10 @@
 // from cluster.js: the server stops accepting, every later answer says Connection: close, and the
 // process exits once its last connection has closed.
 //
-// Usage: node worker.js --port P [--host H] [--app MODULE]
+// Run on its own by a launcher of lbbench's worker axis (workers/node/worker.toml), it is worker
+// --id K on its own --port, or on the listening socket it inherits as --fd N.
+//
+// Usage: node worker.js --port P [--host H] [--app MODULE] [--id K] [--fd N]
 'use strict';
 const http = require('node:http');
 const net = require('node:net');
@@ -23,9 +26,10 @@ function option(name, fallback) {
 const port = Number.parseInt(option('port', '8080'), 10);
 const host = option('host', '127.0.0.1');
 const app = option('app');
-const id = process.env.WORKER_ID ?? process.env.NODE_APP_INSTANCE;
-if (id === undefined || !(port >= 0)) {
-  console.error('usage: node worker.js --port P [--host H] [--app MODULE], under cluster.js or PM2 cluster mode');
+const fd = option('fd');
+const id = option('id', process.env.WORKER_ID ?? process.env.NODE_APP_INSTANCE);
+if (id === undefined || !(port >= 0) || (fd !== undefined && !(Number.parseInt(fd, 10) >= 0))) {
+  console.error('usage: node worker.js --port P [--host H] [--app MODULE] [--id K] [--fd N], under cluster.js, PM2 cluster mode or an lbbench launcher');
   process.exit(2);
 }
 
@@ -49,7 +53,8 @@ const server = http.createServer((req, res) => {
   if (closing) res.setHeader('Connection', 'close');
   listener(req, res);
 });
-server.listen(port, host, () => {
+const where = fd === undefined ? { port, host } : { fd: Number.parseInt(fd, 10) };
+server.listen(where, () => {
   // lbbench's convention: worker k announces it is serving by its process name.
   process.title = `lbbench-w${id}`;
 });

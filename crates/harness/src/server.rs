@@ -66,7 +66,8 @@ impl Server {
     /// starts while only some of them can take it. A strategy whose workers never name
     /// themselves is taken as ready a moment after its first answer, and the result says so.
     pub fn wait_ready(&mut self, addr: SocketAddr, timeout: Duration, workers: usize) -> Result<Readiness> {
-        let deadline = Instant::now() + timeout;
+        let started = Instant::now();
+        let deadline = started + timeout;
         let mut last = String::from("no answer yet");
         let mut answered: Option<Instant> = None;
         let mut named = BTreeSet::new();
@@ -74,15 +75,20 @@ impl Server {
             if let Some(how) = self.exited() {
                 bail!("the strategy {how} during startup; its output:\n{}", self.output_tail());
             }
-            if answered.is_none() {
+            named = procs::named_workers(&procs::of_cell());
+            let all_named = (0..workers).all(|k| named.contains(&k));
+            // The first request waits for every worker that names itself: a worker that binds its
+            // own port behind a front (nginx, haproxy) is not listening before, and a front takes
+            // a refused connection as a failed upstream for seconds.
+            let may_probe = all_named || (named.is_empty() && started.elapsed() >= UNNAMED_GRACE);
+            if answered.is_none() && may_probe {
                 match probe(addr) {
                     Ok(_worker) => answered = Some(Instant::now()),
                     Err(e) => last = e.to_string(),
                 }
             }
             if let Some(at) = answered {
-                named = procs::named_workers(&procs::of_cell());
-                if (0..workers).all(|k| named.contains(&k)) {
+                if all_named {
                     return Ok(Readiness::AllWorkers);
                 }
                 if named.is_empty() && at.elapsed() >= UNNAMED_GRACE {
@@ -91,17 +97,19 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        if answered.is_some() {
+        if answered.is_some() || !named.is_empty() {
             let missing: Vec<String> = (0..workers)
                 .filter(|k| !named.contains(k))
                 .map(|k| k.to_string())
                 .collect();
-            bail!(
-                "the strategy answered, but within {timeout:?} workers {} never announced they were serving \
-                 (a serving worker k is named lbbench-w<k>); its output:\n{}",
-                missing.join(", "),
-                self.output_tail()
-            );
+            if !missing.is_empty() {
+                bail!(
+                    "within {timeout:?} workers {} never announced they were serving \
+                     (a serving worker k is named lbbench-w<k>); its output:\n{}",
+                    missing.join(", "),
+                    self.output_tail()
+                );
+            }
         }
         bail!(
             "the strategy was not ready within {timeout:?} (http://{addr}/: {last}); its output:\n{}",

@@ -133,7 +133,11 @@ pub async fn accept_all(source: &mut impl Accept, who: &str, mut serve: impl FnM
 
 /// Accepts on `listener` and serves every connection as worker `id`, until SIGTERM (or until the
 /// listener is shut down): then it takes what is still queued, closes the listener and drains.
+/// When the strategy runs another worker program (see [`crate::exec`]), this process becomes it.
 pub fn serve_listener(listener: std::net::TcpListener, id: usize, timeouts: http1::Timeouts) -> Result<()> {
+    if let Some(command) = crate::exec::program() {
+        return crate::exec::exec(&command, listener, id);
+    }
     serve_accepting(listener, id, timeouts, false, None)
 }
 

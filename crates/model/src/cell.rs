@@ -12,6 +12,14 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CellResult {
     pub strategy: String,
+    /// The worker program that answered (`hello`, `node`...); empty in results from before
+    /// schema 4, which did not record it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub worker: String,
+    /// Its workers alone serve (the kernel balances them): its CPU per request is the worker's
+    /// own, what the other strategies with this worker are measured against.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub baseline: bool,
     pub cores: usize,
     pub workload: Workload,
     pub repeat: usize,

@@ -50,8 +50,15 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct SweepConfig {
-    /// Strategy names to run; empty means every discovered strategy.
+    /// Strategy names to run; empty means every discovered strategy. A strategy that fronts
+    /// workers runs once per worker of `workers`; a pair (`nginx+node`) may also be named.
     pub strategies: Vec<String>,
+    /// The workers to run behind every strategy that fronts workers (`workers/<name>`), and whose
+    /// own strategies (Node's cluster is the "node" worker) run; empty means every one. Not
+    /// given: [`DEFAULT_WORKERS`] when `strategies` is empty, else just the strategies named
+    /// (so a profile written before workers were an axis keeps its meaning).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<Vec<String>>,
     /// Server-side CPU budgets to measure.
     pub cores: Vec<usize>,
     pub workloads: Vec<Workload>,
@@ -149,10 +156,15 @@ pub fn client_threads(asked: usize, cpus: usize) -> usize {
     }
 }
 
+/// The workers a sweep of every strategy runs when its profile names none: the Rust Hello World
+/// worker and the plain Node one.
+pub const DEFAULT_WORKERS: [&str; 2] = ["hello", "node"];
+
 impl Default for SweepConfig {
     fn default() -> Self {
         SweepConfig {
             strategies: Vec::new(),
+            workers: None,
             cores: vec![1, 2],
             workloads: vec!["keepalive".into(), "close".into()],
             workers_per_core: 1,

@@ -78,9 +78,7 @@ pub fn parse(bytes: &[u8], name: &str, accept: Accept) -> Result<Results, ReadEr
         Some(serde_json::Value::Array(cells)) => cells,
         _ => return Err(not("it has no list of cells".into())),
     };
-    if found < 3 {
-        describe_older_runs(&mut value);
-    }
+    describe_older_runs(&mut value, found);
     let mut results = Results::deserialize(&value).map_err(|e| not(e.to_string()))?;
     results.cells = cells
         .into_iter()
@@ -103,13 +101,18 @@ pub fn parse(bytes: &[u8], name: &str, accept: Accept) -> Result<Results, ReadEr
     Ok(results)
 }
 
-/// What lbbench did before schema 3, where a key it did not yet write would otherwise take
-/// today's default: it started every cell's strategy afresh and had no common-rate pass.
-fn describe_older_runs(value: &mut serde_json::Value) {
-    for (section, key, was) in [
-        ("sweep", "design", serde_json::json!("restart")),
-        ("load", "common_rate", serde_json::json!(0.0)),
+/// What an older lbbench did, where a key it did not yet write would otherwise take today's
+/// default: before schema 3 it started every cell's strategy afresh and had no common-rate pass;
+/// before schema 4 it had no worker axis and ran every strategy it was given.
+fn describe_older_runs(value: &mut serde_json::Value, found: u64) {
+    for (before, section, key, was) in [
+        (3, "sweep", "design", serde_json::json!("restart")),
+        (3, "load", "common_rate", serde_json::json!(0.0)),
+        (4, "sweep", "workers", serde_json::json!([])),
     ] {
+        if found >= before {
+            continue;
+        }
         let table = value.get_mut("config").and_then(|c| c.get_mut(section));
         if let Some(table) = table.and_then(|t| t.as_object_mut()) {
             table.entry(key).or_insert(was);

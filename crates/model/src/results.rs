@@ -7,7 +7,7 @@ use crate::workload::Workload;
 use serde::{Deserialize, Serialize};
 
 /// The layout of results.json; a reader refuses (or converts) other versions.
-pub const SCHEMA: u32 = 3;
+pub const SCHEMA: u32 = 4;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Results {

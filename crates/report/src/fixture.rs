@@ -147,6 +147,8 @@ pub fn results() -> Results {
                 let rps = 1000.0 * (s + 1) as f64 * cores as f64 + repeat as f64;
                 cells.push(CellResult {
                     strategy: strategy.to_string(),
+                    worker: "hello".into(),
+                    baseline: false,
                     cores,
                     workload: "keepalive".into(),
                     repeat,

@@ -44,6 +44,9 @@ pub fn render(r: &Results) -> String {
     for line in verdict::lines(r) {
         out += &format!("- {line}\n");
     }
+    for line in verdict::added::lines(r) {
+        out += &format!("- {line}\n");
+    }
     out += &super::faults::markdown(r);
     if let Some(t) = &r.topology {
         out += &format!("\n## CPU placement\n\n{}", crate::placement::markdown(t));

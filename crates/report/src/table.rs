@@ -144,6 +144,9 @@ fn row(p: &Point) -> Vec<String> {
 pub fn render(results: &Results) -> String {
     let (header, rows) = rows(results);
     let mut out = aligned(&header, &rows);
+    for line in super::verdict::added::lines(results) {
+        out += &format!("{line}\n");
+    }
     out += &super::faults::render(results);
     for s in &results.skipped {
         out += &format!("skipped {}: {}\n", s.strategy, s.reason);

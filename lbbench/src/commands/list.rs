@@ -1,4 +1,5 @@
-//! `lbbench list`: every strategy found, whether it can run here, and what it does about faults.
+//! `lbbench list`: every strategy found (and every pair of a strategy with a worker it fronts),
+//! whether it can run here, its worker, and what it does about faults.
 
 use super::discover;
 use crate::cli::ServersArgs;
@@ -25,6 +26,19 @@ pub fn list(args: ServersArgs) -> Result<()> {
         };
         println!("{:<width$}  {}\n{:<width$}  {}", s.name, s.description, "", status);
         println!("{:<width$}  {}", "", harness::fault::recovery(s));
+        let worker = match s.worker.takes {
+            Some(takes) if s.worker_name == harness::manifest::IN_PROCESS => format!(
+                "worker: {} (it fronts any worker on {}: the pairs {}+<worker>)",
+                s.worker_name,
+                match takes {
+                    harness::manifest::Takes::Port => "a port of its own",
+                    harness::manifest::Takes::Socket => "a socket it inherits",
+                },
+                s.name
+            ),
+            _ => format!("worker: {}", s.worker_name),
+        };
+        println!("{:<width$}  {worker}", "");
         if let Some(k) = &s.requires.kernel {
             println!("{:<width$}  needs Linux {k} or later (this kernel: {kernel})", "");
         }

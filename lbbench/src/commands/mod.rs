@@ -55,7 +55,11 @@ pub fn layout(args: &ServersArgs) -> Result<Layout> {
             .unwrap_or_else(|| root.join("target"))
             .join("release"),
     };
-    Ok(Layout { root, bin })
+    let mut layout = Layout::new(root, bin);
+    for dir in &args.worker_dirs {
+        layout.workers.push(std::path::absolute(dir)?);
+    }
+    Ok(layout)
 }
 
 pub fn discover(args: &ServersArgs) -> Result<(Vec<Strategy>, Layout)> {

@@ -16,7 +16,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         config.output.dir = out.clone();
     }
     let (all, layout) = discover(&args.servers)?;
-    let chosen = runner::prepare::select(all, &config.sweep.strategies)?;
+    let chosen = runner::prepare::select_with_workers(all, &config.sweep.strategies, config.sweep.workers.as_deref())?;
     harness::netns::preflight(&config.network, sandbox::is_root())?;
     // Before any cell: limits this machine cannot meet, and an output nobody can write.
     let most = config

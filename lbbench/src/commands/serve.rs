@@ -26,7 +26,7 @@ const TICK_MS: u8 = 50;
 /// Serves until SIGINT/SIGTERM, or runs the command; returns the exit status to leave with.
 pub fn run(args: ServeArgs) -> Result<u8> {
     let (all, layout) = discover(&args.servers)?;
-    let strategy = runner::prepare::select(all, std::slice::from_ref(&args.strategy))?.remove(0);
+    let strategy = runner::prepare::select(all, std::slice::from_ref(&pair_name(&args)))?.remove(0);
     let name = &strategy.name;
     if let Some(why) = strategy.unavailable(sandbox::isolation().available()) {
         bail!("{name} cannot run here: {why}");
@@ -93,17 +93,35 @@ pub fn run(args: ServeArgs) -> Result<u8> {
     outcome.with_context(|| format!("serving {name}"))
 }
 
+/// The strategy asked for: `--worker` names the pair (`nginx --worker node` is `nginx+node`);
+/// the Rust worker is the plain name.
+fn pair_name(args: &ServeArgs) -> String {
+    match args.worker.as_deref() {
+        None | Some(harness::manifest::IN_PROCESS) => args.strategy.clone(),
+        Some(w) => format!("{}+{w}", args.strategy),
+    }
+}
+
 /// Runs this same command again as the init of fresh network and PID namespaces.
 fn in_private_namespace(args: &ServeArgs) -> Result<u8> {
     let exe = std::env::current_exe().context("locating the lbbench executable")?;
     let mut cmd = Command::new(exe);
-    cmd.args(["serve", &args.strategy, "--port", &args.port.to_string(), "--in-netns"])
-        .arg("--stop-grace")
-        .arg(format!("{}ms", args.stop_grace.as_millis()))
-        .arg("--servers")
-        .arg(&args.servers.servers);
+    cmd.args([
+        "serve",
+        &pair_name(args),
+        "--port",
+        &args.port.to_string(),
+        "--in-netns",
+    ])
+    .arg("--stop-grace")
+    .arg(format!("{}ms", args.stop_grace.as_millis()))
+    .arg("--servers")
+    .arg(&args.servers.servers);
     if let Some(bin) = &args.servers.bin {
         cmd.arg("--bin").arg(bin);
+    }
+    for dir in &args.servers.worker_dirs {
+        cmd.arg("--worker-dir").arg(dir);
     }
     if let Some(w) = args.workers {
         cmd.args(["--workers", &w.to_string()]);

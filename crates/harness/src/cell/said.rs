@@ -37,6 +37,8 @@ pub fn result(
     } = measurement;
     CellResult {
         strategy: spec.strategy.clone(),
+        worker: spec.worker.clone(),
+        baseline: spec.baseline,
         cores: spec.cores,
         workload: window.workload.clone(),
         repeat: window.repeat,

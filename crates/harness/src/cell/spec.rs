@@ -16,6 +16,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CellSpec {
     pub strategy: String,
+    /// The worker program it runs (see `Strategy::worker_name`).
+    pub worker: String,
+    /// Its workers alone serve (see `WorkerNeed::alone`).
+    pub baseline: bool,
     pub cores: usize,
     pub workers: usize,
     pub launch: Launch,

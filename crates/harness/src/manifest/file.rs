@@ -1,6 +1,8 @@
 //! Reading manifests: every `servers/<dir>/strategy.toml`, each one strategy or one per variant.
 
+use super::need::{WorkerNeed, IN_PROCESS};
 use super::strategy::{Layout, Strategy};
+use super::worker::{discover_workers, with_pairs, WorkerError};
 use crate::requires::Requires;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -35,6 +37,9 @@ struct ManifestFile {
     concentrates: Option<String>,
     #[serde(default)]
     requires: Requires,
+    /// What it needs from the worker it fronts, or which worker it is.
+    #[serde(default)]
+    worker: WorkerNeed,
     #[serde(default)]
     variants: Vec<Variant>,
 }
@@ -64,9 +69,12 @@ pub enum ManifestError {
     },
     #[error("no strategy manifests found: expected {dir}/*/{MANIFEST}")]
     None { dir: PathBuf },
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
 }
 
-/// Finds `<servers>/*/strategy.toml`, sorted by directory, and validates each.
+/// Finds `<servers>/*/strategy.toml`, sorted by directory, and validates each; after each
+/// strategy that fronts workers come its pairs with every worker of `layout.workers` it can run.
 pub fn discover(servers: &Path, layout: &Layout) -> Result<Vec<Strategy>, ManifestError> {
     let read = |path: &Path, source| ManifestError::Read {
         path: path.into(),
@@ -95,7 +103,8 @@ pub fn discover(servers: &Path, layout: &Layout) -> Result<Vec<Strategy>, Manife
             all.push(s);
         }
     }
-    Ok(all)
+    let workers = discover_workers(&layout.workers, layout)?;
+    Ok(with_pairs(all, &workers))
 }
 
 /// Parses one manifest into its strategies (one, or one per variant) and checks every template.
@@ -107,6 +116,16 @@ pub fn parse(text: &str, path: &Path, layout: &Layout) -> Result<Vec<Strategy>, 
     let file: ManifestFile =
         toml::from_str(text).map_err(|e| invalid(model::config::with_suggestion(&e.to_string())))?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    if file.worker.takes.is_some() && file.worker.is != IN_PROCESS {
+        return Err(invalid(format!(
+            "[worker]: `takes` (it fronts any worker) and `is = {:?}` (it is that worker) exclude each other; keep one",
+            file.worker.is
+        )));
+    }
+    let worker_name = match file.worker.takes {
+        Some(_) => IN_PROCESS.to_string(),
+        None => file.worker.is.clone(),
+    };
     let base = Strategy {
         name: file.name,
         description: file.description,
@@ -123,6 +142,9 @@ pub fn parse(text: &str, path: &Path, layout: &Layout) -> Result<Vec<Strategy>, 
         warmup: file.warmup,
         concentrates: file.concentrates,
         requires: file.requires,
+        worker: file.worker,
+        worker_name,
+        worker_version: None,
     };
     let mut strategies = if file.variants.is_empty() {
         vec![base]

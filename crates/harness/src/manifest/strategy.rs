@@ -42,6 +42,13 @@ pub struct Strategy {
     /// results show the concentration, and a test does not ask every worker to serve.
     pub concentrates: Option<String>,
     pub requires: Requires,
+    /// What it needs from a worker, or which worker it is (`[worker]`).
+    pub worker: super::need::WorkerNeed,
+    /// The worker this strategy runs (recorded in every cell): `hello`, the strategy's own, or
+    /// the one a pair fronts.
+    pub worker_name: String,
+    /// The worker's version command, when it is not the strategy's own.
+    pub worker_version: Option<String>,
 }
 
 /// Where a strategy runs: the per-cell values of the placeholders.
@@ -75,6 +82,17 @@ impl Slot {
 pub struct Layout {
     pub root: PathBuf,
     pub bin: PathBuf,
+    /// Where worker manifests are found (`<dir>/*/worker.toml`): `<root>/workers`, and any a
+    /// user adds (`--worker-dir`).
+    pub workers: Vec<PathBuf>,
+}
+
+impl Layout {
+    /// The repository's layout with its own workers directory.
+    pub fn new(root: PathBuf, bin: PathBuf) -> Layout {
+        let workers = vec![root.join("workers")];
+        Layout { root, bin, workers }
+    }
 }
 
 /// A start command ready to spawn.
@@ -99,7 +117,7 @@ pub struct KeyError {
 }
 
 impl KeyError {
-    fn new(key: impl Into<String>, reason: impl std::fmt::Display) -> KeyError {
+    pub(super) fn new(key: impl Into<String>, reason: impl std::fmt::Display) -> KeyError {
         KeyError {
             key: key.into(),
             reason: reason.to_string(),
@@ -183,6 +201,11 @@ impl Strategy {
             self.requires.probe = Some(render(p, &vars).map_err(|e| KeyError::new("requires.probe", e))?);
         }
         Ok(())
+    }
+
+    /// Whether this is `balancer`, or `balancer` fronting a worker of the worker axis.
+    pub fn fronted_by(&self, balancer: &str) -> bool {
+        self.name == balancer || self.name == format!("{balancer}+{}", self.worker_name)
     }
 
     /// The start command with every placeholder filled in.

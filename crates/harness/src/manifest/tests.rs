@@ -4,10 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 fn layout() -> Layout {
-    Layout {
-        root: "/repo".into(),
-        bin: "/repo/target/release".into(),
-    }
+    Layout::new("/repo".into(), "/repo/target/release".into())
 }
 
 fn slot() -> Slot {

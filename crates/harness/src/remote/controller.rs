@@ -99,7 +99,7 @@ impl Fleet {
             server,
             load,
             address,
-            layout: (remote_servers, Layout { root, bin }),
+            layout: (remote_servers, Layout::new(root, bin)),
             _dir: dir,
         };
         Ok((fleet, lines))

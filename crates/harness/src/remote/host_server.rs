@@ -108,10 +108,8 @@ fn quiet_for(messages: &Receiver<Result<Option<ToServer>>>, d: Duration) -> bool
 
 /// The strategy from this host's repository, its CPUs on this host, a free port and its command.
 fn prepare(cell: &ServerCell, run_dir: &std::path::Path) -> Result<(Vec<usize>, manifest::Launch, u16)> {
-    let layout = Layout {
-        root: cell.root.clone(),
-        bin: cell.bin.clone(),
-    };
+    // The server host's own workers (<repo>/workers): a pair names the worker, found there.
+    let layout = Layout::new(cell.root.clone(), cell.bin.clone());
     let strategy = manifest::discover(&cell.servers, &layout)?
         .into_iter()
         .find(|s| s.name == cell.strategy)

@@ -10,14 +10,49 @@ use std::process::Command;
 
 /// Keeps the strategies the config names (all when it names none); unknown names are an error.
 pub fn select(all: Vec<Strategy>, wanted: &[String]) -> Result<Vec<Strategy>> {
-    if wanted.is_empty() {
-        return Ok(all);
-    }
+    select_with_workers(all, wanted, None)
+}
+
+/// Keeps what `[sweep] strategies` and `workers` ask for: a strategy that fronts workers runs
+/// with each worker of `workers` (all when empty), a strategy that is its own worker runs when
+/// its worker is among them, and a name given in full (`nginx+node`, `node-cluster-rr`) always
+/// runs. Without `workers`: the default workers when no strategy is named, else only the names.
+/// Unknown names of either kind are an error that lists the known ones.
+pub fn select_with_workers(all: Vec<Strategy>, wanted: &[String], workers: Option<&[String]>) -> Result<Vec<Strategy>> {
     let known: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
     if let Some(bad) = wanted.iter().find(|w| !known.contains(&w.as_str())) {
         bail!("unknown strategy {bad:?}; known strategies: {}", known.join(", "));
     }
-    Ok(all.into_iter().filter(|s| wanted.contains(&s.name)).collect())
+    let defaults: Vec<String> = model::config::DEFAULT_WORKERS.iter().map(|w| w.to_string()).collect();
+    let workers: &[String] = match workers {
+        Some(w) => w,
+        None if wanted.is_empty() => &defaults,
+        None => return Ok(all.into_iter().filter(|s| wanted.contains(&s.name)).collect()),
+    };
+    let mut known_workers: Vec<&str> = all.iter().map(|s| s.worker_name.as_str()).collect();
+    known_workers.sort();
+    known_workers.dedup();
+    if let Some(bad) = workers.iter().find(|w| !known_workers.contains(&w.as_str())) {
+        bail!(
+            "unknown worker {bad:?} in [sweep] workers; known workers: {} (a worker is a directory \
+             under workers/ with a worker.toml)",
+            known_workers.join(", ")
+        );
+    }
+    let worker_wanted = |s: &Strategy| workers.is_empty() || workers.contains(&s.worker_name);
+    Ok(all
+        .into_iter()
+        .filter(|s| {
+            if wanted.contains(&s.name) {
+                return true;
+            }
+            let named = match s.worker.takes {
+                Some(_) => wanted.is_empty() || wanted.iter().any(|w| s.fronted_by(w)),
+                None => wanted.is_empty(),
+            };
+            named && worker_wanted(s)
+        })
+        .collect())
 }
 
 /// Splits strategies into runnable ones and skipped ones (with the reason).

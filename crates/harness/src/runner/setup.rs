@@ -56,6 +56,8 @@ pub fn cell_spec(plan: &Setup, strategy: &Strategy, cores: usize, isolated: bool
     };
     Ok(CellSpec {
         strategy: strategy.name.clone(),
+        worker: strategy.worker_name.clone(),
+        baseline: strategy.worker.alone,
         cores,
         workers,
         launch: strategy.launch(&slot, plan.layout)?,

@@ -7,12 +7,25 @@ use std::process::Command;
 /// The version of the program `s` runs: the first line its manifest's `version` command prints,
 /// or, for a strategy built here, the commit it was built from.
 pub fn program_version(s: &Strategy, commit: Option<&str>) -> String {
+    let own = strategy_version(s, commit);
+    match &s.worker_version {
+        Some(cmd) => format!("{own}; worker {}: {}", s.worker_name, first_line(cmd)),
+        None => own,
+    }
+}
+
+fn strategy_version(s: &Strategy, commit: Option<&str>) -> String {
     let Some(cmd) = &s.version else {
         return match (&s.build, commit) {
             (Some(_), Some(c)) => format!("built from this repository ({c})"),
             _ => "unknown: its manifest has no version command".into(),
         };
     };
+    first_line(cmd)
+}
+
+/// The first line `cmd` prints (on stdout or stderr).
+fn first_line(cmd: &str) -> String {
     let out = shell_words::split(cmd)
         .ok()
         .filter(|w| !w.is_empty())

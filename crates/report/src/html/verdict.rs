@@ -95,6 +95,9 @@ pub fn section(page: &Page) -> Vec<Section> {
     for line in verdict::lines(r) {
         let _ = write!(body, "<p>{}</p>", esc(&line));
     }
+    for line in verdict::added::lines(r) {
+        let _ = write!(body, "<p class=\"added\">{}</p>", esc(&line));
+    }
     let rows: Vec<Vec<String>> = cs
         .iter()
         .map(|c| {

@@ -218,7 +218,9 @@ pub fn decide_all(pending: Vec<Pending>, paired: bool, confidence: f64, cfg: &Ve
         .collect()
 }
 
-/// Every comparison the results support, at the profile's confidence over all of them.
+/// Every comparison the results support, at the profile's confidence over all of them. Only
+/// strategies with the same worker are compared (a balancer against a balancer, the worker held
+/// the same): each worker of a group has its own leader.
 ///
 /// The leader is picked by the same data it is then compared with, which favours it (of many
 /// equal strategies, the luckiest leads). So the family counts every pair of a group, not only
@@ -226,22 +228,31 @@ pub fn decide_all(pending: Vec<Pending>, paired: bool, confidence: f64, cfg: &Ve
 pub fn comparisons(r: &Results) -> Vec<Comparison> {
     let (mut pending, mut family) = (Vec::new(), 0);
     for group in groups(r) {
-        let cells: Vec<&CellResult> = r
+        let all: Vec<&CellResult> = r
             .cells
             .iter()
             .filter(|c| c.workload == group.0 && c.cores == group.1)
             .collect();
-        let (metric, note) = headline(&cells);
-        for (metric, note) in [(metric, note), (Metric::P99, None)] {
-            let here = against_leader(&group, &cells, metric, note);
-            let k = here.len() + 1;
-            family += if here.is_empty() { 0 } else { k * (k - 1) / 2 };
-            pending.extend(here);
+        let mut workers: Vec<&str> = all.iter().map(|c| c.worker.as_str()).collect();
+        workers.dedup();
+        workers.sort();
+        workers.dedup();
+        for worker in workers {
+            let cells: Vec<&CellResult> = all.iter().copied().filter(|c| c.worker == worker).collect();
+            let (metric, note) = headline(&cells);
+            for (metric, note) in [(metric, note), (Metric::P99, None)] {
+                let here = against_leader(&group, &cells, metric, note);
+                let k = here.len() + 1;
+                family += if here.is_empty() { 0 } else { k * (k - 1) / 2 };
+                pending.extend(here);
+            }
         }
     }
     let cfg = &r.config.verdict;
     decide_all(pending, true, stats::family_confidence(cfg.confidence, family), cfg)
 }
+
+pub mod added;
 
 #[cfg(test)]
 mod tests;

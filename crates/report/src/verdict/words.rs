@@ -1,5 +1,5 @@
-//! The verdict for people: a line per (workload, cores, metric), and how sure each strategy's
-//! standing is, for the summary table.
+//! The verdict for people: a line per (workload, cores, metric, leader: one per worker), and how
+//! sure each strategy's standing is, for the summary table.
 
 use model::results::Results;
 use model::verdict::{Call, Comparison, Metric};
@@ -30,18 +30,18 @@ fn names(list: &[&Comparison]) -> String {
 /// rounds that would decide it.
 pub fn lines(r: &Results, all: &[Comparison]) -> Vec<String> {
     let margin = r.config.verdict.margin * 100.0;
-    let mut keys: Vec<(Workload, usize, Metric)> = Vec::new();
+    let mut keys: Vec<(Workload, usize, Metric, &str)> = Vec::new();
     for c in all.iter() {
-        let key = (c.workload.clone(), c.cores, c.metric);
+        let key = (c.workload.clone(), c.cores, c.metric, c.a.as_str());
         if !keys.contains(&key) {
             keys.push(key);
         }
     }
     keys.into_iter()
-        .map(|(workload, cores, metric)| {
+        .map(|(workload, cores, metric, leader)| {
             let here: Vec<&Comparison> = all
                 .iter()
-                .filter(|c| c.workload == workload && c.cores == cores && c.metric == metric)
+                .filter(|c| c.workload == workload && c.cores == cores && c.metric == metric && c.a == leader)
                 .collect();
             let of = |call: Call| -> Vec<&Comparison> { here.iter().copied().filter(|c| c.call == call).collect() };
             let (ahead, behind, same, open) = (of(Call::A), of(Call::B), of(Call::Equivalent), of(Call::Undecided));
@@ -79,7 +79,6 @@ pub fn lines(r: &Results, all: &[Comparison]) -> Vec<String> {
                     }
                 ));
             }
-            let leader = here.first().map_or("", |c| c.a.as_str());
             let mut line = format!(
                 "{}, {}, {what}: {leader} leads; {}",
                 workload.name(),
