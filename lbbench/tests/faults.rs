@@ -152,9 +152,14 @@ fn a_killed_worker_of_a_pair_is_replaced(bin: &Path, strategy: &str) {
         let t = &cell["timeline"];
         let after = ((at + respawned) / num(&t["interval_ms"])).ceil() as usize + 1;
         let w0: u64 = answers(t, "0").get(after..).map_or(0, |a| a.iter().sum());
-        let direct = ["iptables", "reuseport", "shared-socket"].iter().any(|k| strategy.starts_with(k));
+        let direct = ["iptables", "reuseport", "shared-socket"]
+            .iter()
+            .any(|k| strategy.starts_with(k));
         if direct {
-            assert!(serving == 2 && w0 > 0, "{strategy}: worker 0 never answered after its replacement: {f} {t}");
+            assert!(
+                serving == 2 && w0 > 0,
+                "{strategy}: worker 0 never answered after its replacement: {f} {t}"
+            );
         }
     }
 }

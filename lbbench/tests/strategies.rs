@@ -5,31 +5,11 @@
 
 mod common;
 
-use common::{all_debug_bins, run_strategy, strategies, workspace_lbbench};
+use common::{all_debug_bins, run_strategy, strategies, workspace_lbbench, TWO_WORKERS as PROFILE};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use testkit::{descendants, gone, trial_unless, wait_for};
-
-/// 2 workers on 1 core, so it runs on any machine; both workloads. Only closed-loop windows, and
-/// none measured again on a busy machine: these trials read who served, not how fast.
-const PROFILE: &str = r#"
-[sweep]
-cores = [1]
-workers_per_core = 2
-workloads = ["keepalive", "close"]
-repeats = 1
-[load]
-connections = 8
-duration = "500ms"
-warmup = "200ms"
-common_rate = 0
-[server]
-ready_timeout = "30s"
-stop_grace = "2s"
-[noise]
-redo = 0
-"#;
 
 /// Strategies whose processes are not all ours: front programs with workers of their own (PM2's
 /// daemon among them).

@@ -5,28 +5,9 @@
 
 mod common;
 
-use common::{all_debug_bins, strategies, workspace, workspace_lbbench};
+use common::{all_debug_bins, run_strategy, strategies, workspace, workspace_lbbench, TWO_WORKERS as PROFILE};
 use std::path::Path;
 use testkit::trial_unless;
-
-/// 2 workers on 1 core, both workloads, closed loop only (who serves, not how fast).
-const PROFILE: &str = r#"
-[sweep]
-cores = [1]
-workers_per_core = 2
-workloads = ["keepalive", "close"]
-repeats = 1
-[load]
-connections = 8
-duration = "500ms"
-warmup = "200ms"
-common_rate = 0
-[server]
-ready_timeout = "30s"
-stop_grace = "2s"
-[noise]
-redo = 0
-"#;
 
 /// The balancers that front workers, each with the Node and the Express worker behind it.
 const FRONTING: [&str; 9] = [
@@ -102,19 +83,10 @@ fn a_users_worker_runs_behind_nginx_and_iptables(bin: &Path) {
     std::fs::write(dir.path().join("p.toml"), PROFILE).unwrap();
     let pairs = "nginx+python-hello,iptables-nth+python-hello";
     let workers = fixture_workers();
-    let args = [
-        "run",
-        "-c",
-        "p.toml",
-        "--out",
-        "res",
-        "--no-build",
-        "--strategies",
-        pairs,
-        "--worker-dir",
-        &workers,
-    ];
-    let out = workspace_lbbench(bin, dir.path(), &args).output().unwrap();
+    let out = run_strategy(bin, dir.path(), pairs)
+        .args(["--worker-dir", &workers])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let results: serde_json::Value =

@@ -34,6 +34,26 @@ pub fn all_debug_bins() -> PathBuf {
     debug_bin("--workspace")
 }
 
+/// 2 workers on 1 core, so it runs on any machine; both workloads. Only closed-loop windows, and
+/// none measured again on a busy machine: these trials read who served, not how fast.
+pub const TWO_WORKERS: &str = r#"
+[sweep]
+cores = [1]
+workers_per_core = 2
+workloads = ["keepalive", "close"]
+repeats = 1
+[load]
+connections = 8
+duration = "500ms"
+warmup = "200ms"
+common_rate = 0
+[server]
+ready_timeout = "30s"
+stop_grace = "2s"
+[noise]
+redo = 0
+"#;
+
 pub const TINY: &str = r#"
 [sweep]
 cores = [1]
