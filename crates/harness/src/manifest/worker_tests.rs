@@ -87,3 +87,33 @@ fn a_strategy_fronts_workers_or_is_one() {
         "node"
     );
 }
+
+#[test]
+fn a_sweep_picks_pairs_by_strategy_and_worker() {
+    let w = parse_worker(PY, Path::new("/repo/workers/py/worker.toml"), &layout()).unwrap();
+    let front = "name = \"front\"\ndescription = \"d\"\nstart = \"a\"\n[worker]\ntakes = \"port\"\n";
+    let own = "name = \"own\"\ndescription = \"d\"\nstart = \"a\"\n[worker]\nis = \"node\"\n";
+    let mut s = parse(front, Path::new("/repo/servers/front/strategy.toml"), &layout()).unwrap();
+    s.extend(parse(own, Path::new("/repo/servers/own/strategy.toml"), &layout()).unwrap());
+    let all = super::worker::with_pairs(s, &[w]);
+    let pick = |wanted: &[&str], workers: Option<&[&str]>| {
+        let wanted: Vec<String> = wanted.iter().map(|x| x.to_string()).collect();
+        let workers: Option<Vec<String>> = workers.map(|w| w.iter().map(|x| x.to_string()).collect());
+        crate::runner::prepare::select_with_workers(all.clone(), &wanted, workers.as_deref())
+            .map(|v| v.into_iter().map(|s| s.name).collect::<Vec<_>>())
+            .map_err(|e| e.to_string())
+    };
+    // Nothing named: the default workers, those of them that are here.
+    assert_eq!(pick(&[], None).unwrap(), ["front", "own"]);
+    assert_eq!(pick(&[], Some(&["py"])).unwrap(), ["front+py"]);
+    assert_eq!(pick(&[], Some(&[])).unwrap(), ["front", "front+py", "own"]);
+    // A profile that names strategies and no workers means just those.
+    assert_eq!(pick(&["front"], None).unwrap(), ["front"]);
+    assert_eq!(pick(&["front"], Some(&["hello", "py"])).unwrap(), ["front", "front+py"]);
+    assert_eq!(pick(&["front+py"], None).unwrap(), ["front+py"]);
+    let err = pick(&[], Some(&["nope"])).unwrap_err();
+    assert!(
+        err.contains("unknown worker \"nope\"") && err.contains("hello, node, py"),
+        "{err}"
+    );
+}

@@ -24,15 +24,21 @@ pub fn select_with_workers(all: Vec<Strategy>, wanted: &[String], workers: Optio
         bail!("unknown strategy {bad:?}; known strategies: {}", known.join(", "));
     }
     let defaults: Vec<String> = model::config::DEFAULT_WORKERS.iter().map(|w| w.to_string()).collect();
-    let workers: &[String] = match workers {
-        Some(w) => w,
-        None if wanted.is_empty() => &defaults,
+    // The defaults need not all be here (a servers directory without Node strategies or workers);
+    // a worker the profile names must.
+    let (workers, named): (&[String], bool) = match workers {
+        Some(w) => (w, true),
+        None if wanted.is_empty() => (&defaults, false),
         None => return Ok(all.into_iter().filter(|s| wanted.contains(&s.name)).collect()),
     };
     let mut known_workers: Vec<&str> = all.iter().map(|s| s.worker_name.as_str()).collect();
     known_workers.sort();
     known_workers.dedup();
-    if let Some(bad) = workers.iter().find(|w| !known_workers.contains(&w.as_str())) {
+    if let Some(bad) = workers
+        .iter()
+        .filter(|_| named)
+        .find(|w| !known_workers.contains(&w.as_str()))
+    {
         bail!(
             "unknown worker {bad:?} in [sweep] workers; known workers: {} (a worker is a directory \
              under workers/ with a worker.toml)",
