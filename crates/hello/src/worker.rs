@@ -227,35 +227,48 @@ pub fn serve_accepted<A: Accept>(
     })
 }
 
-/// Serves connections whose descriptors arrive on `chan`, until the master closes it or SIGTERM;
-/// then drains.
-pub fn serve_channel(chan: OwnedFd, id: usize, timeouts: http1::Timeouts) -> Result<()> {
-    let worker = worker(id);
-    runtime()?.block_on(async move {
-        // SAFETY: an OwnedFd stays open and keeps its number for as long as the AsyncFd owns it.
-        let chan = unsafe { AsyncFd::register(chan) }.map_err(std::io::Error::from)?;
-        let mut term = terminate()?;
-        lbproc::announce_worker(id)?;
-        let receive = async {
-            loop {
-                let mut ready = chan.readable().await?;
-                match ready.try_io(recv_fd) {
-                    Ok(Ok(Some(fd))) => {
-                        let stream = std::net::TcpStream::from(fd);
-                        stream.set_nonblocking(true)?;
-                        tokio::spawn(conn::serve(TcpStream::from_std(stream)?, worker, timeouts));
-                    }
-                    Ok(Ok(None)) => return Ok(()),
-                    Ok(Err(e)) => return Err(e).context("receiving a connection from the master"),
-                    Err(_would_block) => continue,
-                }
+/// Connections handed over a descriptor channel by a master that accepts (see `lbproc::fdpass`).
+struct Channel(AsyncFd<OwnedFd>);
+
+/// A descriptor received from the master, as a connection of this runtime.
+fn stream_of(fd: OwnedFd) -> std::io::Result<TcpStream> {
+    let stream = std::net::TcpStream::from(fd);
+    stream.set_nonblocking(true)?;
+    TcpStream::from_std(stream)
+}
+
+impl Accept for Channel {
+    async fn next_stream(&mut self) -> std::io::Result<TcpStream> {
+        loop {
+            let mut ready = self.0.readable().await?;
+            match ready.try_io(recv_fd) {
+                Ok(Ok(Some(fd))) => return stream_of(fd),
+                // The master closed its end (it replaced this worker): as a listener shut down.
+                Ok(Ok(None)) => return Err(std::io::Error::from_raw_os_error(libc::EINVAL)),
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
             }
-        };
-        let outcome = tokio::select! {
-            r = receive => r,
-            _ = term.recv() => Ok(()),
-        };
-        worker.drain.finish().await;
-        outcome
+        }
+    }
+
+    /// Every connection the master sent that is still in the channel: closing it with them
+    /// queued would drop connections whose clients have already sent a request (under load the
+    /// master hands them over faster than a retiring worker reads them).
+    fn stop(self) -> Vec<TcpStream> {
+        let mut queued = Vec::new();
+        while let Ok(Some(fd)) = recv_fd(self.0.get_ref()) {
+            queued.extend(stream_of(fd).ok());
+        }
+        queued
+    }
+}
+
+/// Serves connections whose descriptors arrive on `chan` (non-blocking), until the master closes
+/// it or SIGTERM; then serves what is still queued in it, and drains.
+pub fn serve_channel(chan: OwnedFd, id: usize, timeouts: http1::Timeouts) -> Result<()> {
+    serve_accepted(id, timeouts, None, move || {
+        // SAFETY: an OwnedFd stays open and keeps its number for as long as the AsyncFd owns it.
+        let chan = unsafe { AsyncFd::register(chan) }.map_err(std::io::Error::from);
+        Ok(Channel(chan.context("watching the channel from the master")?))
     })
 }
