@@ -105,6 +105,12 @@ impl Results {
         first_seen(self.cells.iter().map(|c| &c.strategy))
     }
 
+    /// The worker programs that answered, in the order they first appear (one empty name in
+    /// results from before workers were recorded).
+    pub fn workers(&self) -> Vec<String> {
+        first_seen(self.cells.iter().map(|c| &c.worker))
+    }
+
     /// The most rounds any (strategy, cores, workload) got (0 before the first cell).
     pub fn rounds(&self) -> usize {
         self.cells.iter().map(|c| c.repeat + 1).max().unwrap_or(0)

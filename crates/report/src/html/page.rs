@@ -18,6 +18,8 @@ pub struct Page<'a> {
     /// (file name, SVG text) of every figure the SVG exporter writes, in its order.
     pub figures: Vec<(String, String)>,
     strategies: Vec<String>,
+    /// Each strategy's dash, by its worker (as in the figures).
+    dashes: Vec<Option<(u32, u32)>>,
 }
 
 impl<'a> Page<'a> {
@@ -32,13 +34,18 @@ impl<'a> Page<'a> {
             points: crate::points::points(results),
             figures,
             strategies: results.strategies(),
+            dashes: crate::svg::draw::dashes(results),
         })
     }
 
     /// The strategy's name with its colour and marker, as in the figures.
     pub fn strategy(&self, name: &str) -> String {
         match self.strategies.iter().position(|s| s == name) {
-            Some(i) => format!("<span class=\"strategy\">{}{}</span>", swatch(i), esc(name)),
+            Some(i) => format!(
+                "<span class=\"strategy\">{}{}</span>",
+                swatch(i, self.dashes[i]),
+                esc(name)
+            ),
             None => esc(name),
         }
     }

@@ -143,6 +143,7 @@ fn panel(area: &Root<'_>, r: &Results, workload: &Workload, caption: &str, y: &A
         y.desc,
         &label,
     )?;
+    let dashes = super::draw::dashes(r);
     for (i, name) in r.strategies().iter().enumerate() {
         let marks: Vec<Mark<i32>> = points
             .iter()
@@ -155,7 +156,7 @@ fn panel(area: &Root<'_>, r: &Results, workload: &Workload, caption: &str, y: &A
                 range: (y.range)(p),
             })
             .collect();
-        draw_strategy(&mut chart, i, &marks)?;
+        draw_strategy(&mut chart, i, dashes[i], &marks)?;
     }
     Ok(())
 }

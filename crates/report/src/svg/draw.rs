@@ -49,6 +49,24 @@ pub const SHAPES: [Shape; 6] = [
     Shape::Hexagon,
 ];
 
+/// Dash patterns (dash, gap; px), one per worker by its place in the run's worker order: the
+/// first worker's lines are solid, so a run of one worker looks as it always did, and a balancer
+/// keeps its colour and marker whatever worker it fronts, its line telling which.
+pub const DASHES: [Option<(u32, u32)>; 4] = [None, Some((9, 5)), Some((2, 4)), Some((16, 4))];
+
+/// A series' dash, by the worker that answered it (indexed like `Results::strategies`).
+pub fn dashes(r: &Results) -> Vec<Option<(u32, u32)>> {
+    let workers = r.workers();
+    r.strategies()
+        .iter()
+        .map(|s| {
+            let worker = r.cells.iter().find(|c| &c.strategy == s).map(|c| &c.worker);
+            let k = worker.and_then(|w| workers.iter().position(|x| x == w)).unwrap_or(0);
+            DASHES[k % DASHES.len()]
+        })
+        .collect()
+}
+
 /// Strategy `i`'s colour and shape, the same in every figure.
 pub fn style(i: usize) -> (RGBColor, Shape) {
     (PALETTE[i % PALETTE.len()], SHAPES[i % SHAPES.len()])
@@ -110,7 +128,7 @@ pub fn document(size: (u32, u32), draw: impl FnOnce(&Root<'_>) -> Result<()>) ->
 /// Returns the area left for the charts.
 pub fn frame<'a>(root: &Root<'a>, r: &Results, title: &str, run: &str, note: &str) -> Result<Root<'a>> {
     let (charts, legend) = framed(root, r, title, run, note)?;
-    draw_legend(&legend, &r.strategies())?;
+    draw_legend(&legend, &run_legend(r))?;
     Ok(charts)
 }
 
@@ -129,20 +147,77 @@ pub fn framed<'a>(root: &Root<'a>, r: &Results, title: &str, run: &str, note: &s
     Ok(body.split_horizontally(body.dim_in_pixel().0 - LEGEND_W))
 }
 
-/// Each strategy's marker, line and name, top to bottom.
-pub fn draw_legend(area: &Root<'_>, names: &[String]) -> Result<()> {
-    let rows = names.len().max(1) as f64;
+/// One row of a legend: a series (its colour, marker and dash) or a key to a worker's dash.
+pub struct Entry {
+    pub name: String,
+    /// The series' place in the run's order (its colour and marker); `None` for a key row,
+    /// drawn in grey without a marker.
+    pub series: Option<usize>,
+    pub dash: Option<(u32, u32)>,
+}
+
+/// A legend of series in order, with dashes from `dashes` (none where it has no entry).
+pub fn entries(names: &[String], dashes: &[Option<(u32, u32)>]) -> Vec<Entry> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Entry {
+            name: name.clone(),
+            series: Some(i),
+            dash: dashes.get(i).copied().flatten(),
+        })
+        .collect()
+}
+
+/// The legend of a run's series, then (when more than one worker answered) which line is
+/// which worker.
+pub fn run_legend(r: &Results) -> Vec<Entry> {
+    let mut rows = entries(&r.strategies(), &dashes(r));
+    let workers = r.workers();
+    if workers.len() > 1 {
+        rows.extend(workers.iter().enumerate().map(|(k, w)| Entry {
+            name: format!("worker {w}"),
+            series: None,
+            dash: DASHES[k % DASHES.len()],
+        }));
+    }
+    rows
+}
+
+/// Each row's line, marker and name, top to bottom.
+pub fn draw_legend(area: &Root<'_>, rows: &[Entry]) -> Result<()> {
+    let n = rows.len().max(1) as f64;
     let mut chart = ChartBuilder::on(area)
         .margin_top(30)
         .margin_right(8)
-        .build_cartesian_2d(0.0..1.0, 0.0..rows.max(14.0))?;
-    for (i, name) in names.iter().enumerate() {
-        let y = rows.max(14.0) - i as f64 - 0.5;
-        let (color, _) = style(i);
-        chart.draw_series(LineSeries::new([(0.02, y), (0.2, y)], color.stroke_width(2)))?;
-        draw_marks(&mut chart, i, &[(0.11, y)], false)?;
-        chart.draw_series([Text::new(name.clone(), (0.25, y + 0.25), (FONT, LABEL_PX - 1))])?;
+        .build_cartesian_2d(0.0..1.0, 0.0..n.max(14.0))?;
+    for (row, e) in rows.iter().enumerate() {
+        let y = n.max(14.0) - row as f64 - 0.5;
+        let colour = e.series.map_or(GREY, |i| style(i).0);
+        draw_line(&mut chart, vec![(0.02, y), (0.2, y)], colour.stroke_width(2), e.dash)?;
+        if let Some(i) = e.series {
+            draw_marks(&mut chart, i, &[(0.11, y)], false)?;
+        }
+        chart.draw_series([Text::new(e.name.clone(), (0.25, y + 0.25), (FONT, LABEL_PX - 1))])?;
     }
+    Ok(())
+}
+
+/// A line through `points`, solid or dashed (dash, gap; px).
+pub fn draw_line<X>(
+    chart: &mut Chart<'_, '_, X>,
+    points: Vec<(X::ValueType, f64)>,
+    line: ShapeStyle,
+    dash: Option<(u32, u32)>,
+) -> Result<()>
+where
+    X: Ranged,
+    X::ValueType: Clone + 'static,
+{
+    match dash {
+        None => chart.draw_series(LineSeries::new(points, line))?,
+        Some((on, off)) => chart.draw_series(DashedLineSeries::new(points, on, off, line))?,
+    };
     Ok(())
 }
 
@@ -170,17 +245,20 @@ where
     Ok(())
 }
 
-/// Strategy `i`'s line, error bars, markers, and the flags on them.
-pub fn draw_strategy<X>(chart: &mut Chart<'_, '_, X>, i: usize, marks: &[Mark<X::ValueType>]) -> Result<()>
+/// Strategy `i`'s line (dashed as its worker's), error bars, markers, and the flags on them.
+pub fn draw_strategy<X>(
+    chart: &mut Chart<'_, '_, X>,
+    i: usize,
+    dash: Option<(u32, u32)>,
+    marks: &[Mark<X::ValueType>],
+) -> Result<()>
 where
     X: Ranged,
     X::ValueType: Clone + 'static,
 {
     let (color, _) = style(i);
-    chart.draw_series(LineSeries::new(
-        marks.iter().map(|m| m.at.clone()),
-        color.stroke_width(2),
-    ))?;
+    let line = marks.iter().map(|m| m.at.clone()).collect();
+    draw_line(chart, line, color.stroke_width(2), dash)?;
     chart.draw_series(marks.iter().filter_map(|m| {
         let (lo, hi) = m.range?;
         Some(ErrorBar::new_vertical(
@@ -278,6 +356,29 @@ pub struct Axis<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_series_is_dashed_by_its_worker_and_the_legend_says_which_is_which() {
+        let mut r = crate::fixture::results();
+        let one = run_legend(&r);
+        assert_eq!(dashes(&r), vec![None, None], "one worker: solid lines");
+        assert_eq!(one.len(), 2, "no key for a single worker");
+        for c in r.cells.iter_mut().filter(|c| c.strategy == "beta") {
+            c.worker = "node".into();
+        }
+        assert_eq!(dashes(&r), vec![None, DASHES[1]]);
+        let rows = run_legend(&r);
+        let keys: Vec<_> = rows
+            .iter()
+            .filter(|e| e.series.is_none())
+            .map(|e| (e.name.as_str(), e.dash))
+            .collect();
+        assert_eq!(keys, vec![("worker hello", None), ("worker node", DASHES[1])]);
+        // The dashed line is drawn: more segments in the figure than with solid lines.
+        let solid = crate::svg::throughput(&crate::fixture::results(), &"keepalive".into()).unwrap();
+        let dashed = crate::svg::throughput(&r, &"keepalive".into()).unwrap();
+        assert!(dashed.matches("<polyline").count() > solid.matches("<polyline").count());
+    }
 
     #[test]
     fn every_strategy_of_a_large_sweep_gets_its_own_look() {

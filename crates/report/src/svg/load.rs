@@ -3,7 +3,7 @@
 //! closed-loop maximum, so panels of strategies 100× apart read alike; points whose rate was not
 //! reached are drawn faint (the page's open-loop table says why).
 
-use super::draw::{document, draw_legend, draw_marks, framed, human, style, Root, FONT, LABEL_PX};
+use super::draw::{document, draw_legend, draw_marks, entries, framed, human, style, Root, FONT, LABEL_PX};
 use crate::points::LoadPoint;
 use anyhow::Result;
 use model::results::Results;
@@ -58,7 +58,7 @@ pub fn latency_vs_load(results: &Results, workload: &Workload) -> Result<String>
             .iter()
             .map(|n| format!("{n} server core{}", if *n == 1 { "" } else { "s" }))
             .collect();
-        draw_legend(&legend, &labels)?;
+        draw_legend(&legend, &entries(&labels, &[]))?;
         let panels = area.split_evenly((rows, COLUMNS));
         for (panel, name) in panels.iter().zip(&strategies) {
             let mine: Vec<&LoadPoint> = points.iter().filter(|p| &p.strategy == name).collect();

@@ -79,6 +79,7 @@ pub fn line(h: &Histogram<u64>) -> Vec<(f64, f64)> {
 
 /// Latency against percentile for every strategy of (workload, cores).
 pub fn spectrum(results: &Results, workload: &Workload, cores: usize) -> Result<String> {
+    let dashes = super::draw::dashes(results);
     let lines: Vec<Line> = results
         .strategies()
         .iter()
@@ -87,6 +88,7 @@ pub fn spectrum(results: &Results, workload: &Workload, cores: usize) -> Result<
             let (h, shared, saturated) = merged(results, s, workload, cores)?;
             Some(Line {
                 strategy: i,
+                dash: dashes[i],
                 points: line(&h),
                 shared,
                 saturated,
@@ -112,6 +114,7 @@ pub fn spectrum(results: &Results, workload: &Workload, cores: usize) -> Result<
 /// One strategy's line: its place in the legend, (nines, ms), and its flags.
 struct Line {
     strategy: usize,
+    dash: Option<(u32, u32)>,
     points: Vec<(f64, f64)>,
     shared: bool,
     saturated: bool,
@@ -161,7 +164,7 @@ fn draw(area: &Root<'_>, lines: &[Line]) -> Result<()> {
     for l in lines {
         let (color, _) = super::draw::style(l.strategy);
         let log: Vec<(f64, f64)> = l.points.iter().map(|&(x, ms)| (x, ms.max(1e-3).log10())).collect();
-        chart.draw_series(LineSeries::new(log.iter().copied(), color.stroke_width(2)))?;
+        super::draw::draw_line(&mut chart, log.clone(), color.stroke_width(2), l.dash)?;
         // Markers at p50, p90, p99… where the line reaches, so the lines part for colour-blind eyes.
         let at: Vec<(f64, f64)> = [p50, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
             .iter()
