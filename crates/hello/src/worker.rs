@@ -256,7 +256,9 @@ impl Accept for Channel {
     /// master hands them over faster than a retiring worker reads them).
     fn stop(self) -> Vec<TcpStream> {
         let mut queued = Vec::new();
-        while let Ok(Some(fd)) = recv_fd(self.0.get_ref()) {
+        // At most a queue's worth, as from a listener: a master still handing over cannot keep
+        // this worker from stopping.
+        while let Some(Ok(Some(fd))) = (queued.len() < QUEUED_MAX).then(|| recv_fd(self.0.get_ref())) {
             queued.extend(stream_of(fd).ok());
         }
         queued
