@@ -137,16 +137,22 @@ fn a_killed_worker_is_replaced(bin: &Path, strategy: &str) {
 /// window is the front's policy, not the launcher's: nginx holds a failed upstream out for 10 s
 /// (max_fails=1, fail_timeout=10s), so only the strategies whose workers take the connections
 /// directly are asked for it. Its level is not asked for: a fresh Node worker runs cold (its JIT).
+/// The window runs 9 s past the kill: a replacement is asked to come eventually, not soon. Under
+/// `make test-loaded` one listens 0.18–0.32 s after the kill; in one CI run, beside a build, one
+/// (iptables-nth+node) had not within the 2 s a 3 s window left.
 fn a_killed_worker_of_a_pair_is_replaced(bin: &Path, strategy: &str) {
     let profile = format!(
         "{}[fault]\nkind = \"kill\"\nat = \"1s\"\nworker = 0\n",
-        PROFILE.replace("[\"keepalive\"]", "[\"close\"]")
+        PROFILE
+            .replace("[\"keepalive\"]", "[\"close\"]")
+            .replace("duration = \"3s\"", "duration = \"10s\"")
     );
     for (cell, f) in run_cells(bin, strategy, &profile) {
         let at = num(&f["at_ms"]);
         let respawned = f["respawned_ms"]
             .as_f64()
             .unwrap_or_else(|| panic!("{strategy}: worker 0 was not replaced within the window: {f}"));
+        eprintln!("{strategy}: worker 0 listened again {respawned:.0} ms after the kill");
         let serving = f["serving_at_end"].as_u64().unwrap();
         assert!(serving >= 1, "{strategy}: it stopped serving: {f}");
         let t = &cell["timeline"];
