@@ -160,3 +160,30 @@ fn panel(area: &Root<'_>, r: &Results, workload: &Workload, caption: &str, y: &A
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_second_workers_lines_are_dashed() {
+        // Three core counts: a figure of lines, not bars.
+        let mut solid = crate::fixture::results();
+        let more: Vec<_> = solid.cells.iter().filter(|c| c.cores == 2).cloned().collect();
+        solid
+            .cells
+            .extend(more.into_iter().map(|c| model::cell::CellResult { cores: 3, ..c }));
+        let mut r = solid.clone();
+        for c in r.cells.iter_mut().filter(|c| c.strategy == "beta") {
+            c.worker = "node".into();
+        }
+        let lines = |r| {
+            super::throughput(r, &"keepalive".into())
+                .unwrap()
+                .matches("<polyline")
+                .count()
+        };
+        // A dashed line is drawn a dash at a time: more segments than the same line solid.
+        let (dashed, plain) = (lines(&r), lines(&solid));
+        // More than the legend's one line and its key's two can add: the data's line is dashed.
+        assert!(dashed > plain + 10, "{dashed} segments dashed, {plain} solid");
+    }
+}
