@@ -278,8 +278,17 @@ fn a_busy_process_on_the_server_cpu_is_other_work() {
     // The spinner wants all of CPU 0; the server, at 200 req/s, a few per cent of it.
     assert!(noise.interference > 0.2, "{noise:?}");
     assert!(
-        noise.spoiled(0.03).is_some_and(|w| w.starts_with("other work")),
-        "{noise:?}"
+        noise.busiest.iter().any(|(p, _)| p == "sh"),
+        "the spinner named: {noise:?}"
+    );
+    // The reason names the first cause over the threshold: the hypervisor's steal comes first
+    // (under `make test-loaded` a 1 s window here once had 5 % of it), then other work.
+    let steal = noise.server_steal.max(noise.client_steal) - noise.resolution;
+    let reason = noise.spoiled(0.03).unwrap_or_default();
+    let expected = if steal > 0.03 { "steal" } else { "other work" };
+    assert!(
+        reason.starts_with(expected),
+        "spoiled by {expected}, said {reason:?}: {noise:?}"
     );
     let programs: Vec<&str> = cpu.by_program.iter().map(|p| p.program.as_str()).collect();
     assert!(cpu.server_cpu_util < 0.5 && !programs.contains(&"sh"), "{cpu:?}");
