@@ -74,3 +74,10 @@ pub fn num(v: &Value) -> f64 {
 pub fn results_path(dir: &Path) -> PathBuf {
     dir.join("res/results.json")
 }
+
+/// Worker `w`'s responses per interval of a cell's timeline.
+pub fn answers(t: &Value, w: &str) -> Vec<u64> {
+    t["per_worker"][w]
+        .as_array()
+        .map_or(Vec::new(), |a| a.iter().map(|v| v.as_u64().unwrap()).collect())
+}
