@@ -50,8 +50,8 @@ pub const SHAPES: [Shape; 6] = [
 ];
 
 /// Dash patterns (dash, gap; px), one per worker by its place in the run's worker order: the
-/// first worker's lines are solid, so a run of one worker looks as it always did, and a balancer
-/// keeps its colour and marker whatever worker it fronts, its line telling which.
+/// first worker's lines are solid, so a run of one worker looks as it always did. Each series
+/// (a pair too) keeps its own colour and marker; the dash tells which worker answered it.
 pub const DASHES: [Option<(u32, u32)>; 4] = [None, Some((9, 5)), Some((2, 4)), Some((16, 4))];
 
 /// A series' dash, by the worker that answered it (indexed like `Results::strategies`).
