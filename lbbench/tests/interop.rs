@@ -3,6 +3,7 @@
 //! their own tools at one. One test per (strategy, client): it needs the client program and the
 //! strategy's availability (`lbbench list`); outside CI a missing one is reported ignored, in CI
 //! it fails. Root-only strategies run with their client inside a private network namespace.
+//! A trial checks what the client got, not how fast: four run at a time.
 
 mod common;
 
@@ -129,7 +130,7 @@ fn main() {
         testkit::Needs::NOTHING,
         move || serve_stops_on_sigterm(&b),
     ));
-    testkit::run_trials(trials);
+    testkit::run_trials_at_once(trials, 4);
 }
 
 /// Without a command, `lbbench serve` serves until SIGTERM, then leaves nothing behind.

@@ -99,3 +99,12 @@ pub fn trial_unless(name: impl Into<String>, unmet: Option<String>, body: impl F
 pub fn run_trials(trials: Vec<Trial>) -> ! {
     libtest_mimic::run(&Arguments::from_args(), trials).exit()
 }
+
+/// Like [`run_trials`], `at_once` trials at a time unless `--test-threads` says otherwise: for
+/// trials that mostly wait (a cell starting, a short window) and assert no level or speed, so
+/// that more of them than there are CPUs costs time only, not a verdict.
+pub fn run_trials_at_once(trials: Vec<Trial>, at_once: usize) -> ! {
+    let mut args = Arguments::from_args();
+    args.test_threads.get_or_insert(at_once);
+    libtest_mimic::run(&args, trials).exit()
+}
