@@ -129,6 +129,44 @@ mod tests {
         assert!(!failing.at_least && !failing.client_limited);
     }
 
+    /// A server of known capacity and a client made late on purpose, at every pattern of the
+    /// first eight probes: a late probe is never taken for the server's miss. The capacity found
+    /// is the server's (within the search's precision), or it is a lower bound said to be the
+    /// client's limit; never a figure below the server's capacity given as its own.
+    #[test]
+    fn a_late_probe_is_never_taken_for_a_server_miss() {
+        let slo = SloConfig {
+            max_steps: 12,
+            ..SloConfig::default()
+        };
+        let capacity = 937.0;
+        for late_mask in 0u32..256 {
+            let mut n = 0;
+            let c = search(&slo, 10_000, 1_000.0, |rate| {
+                let late = n < 8 && late_mask & (1 << n) != 0;
+                n += 1;
+                Ok(Probed {
+                    rate_reached: !late,
+                    client_late: late,
+                    ..server(capacity)(rate)?
+                })
+            })
+            .unwrap();
+            let found = c.rps.unwrap_or(0.0);
+            assert!(found <= capacity, "{late_mask:#b}: above the server's capacity: {c:?}");
+            if found < capacity * (1.0 - slo.precision) {
+                assert!(
+                    c.client_limited && (c.at_least || c.rps.is_none()),
+                    "{late_mask:#b}: a late probe was taken for the server's miss: {c:?}"
+                );
+            }
+            let late_probes = c.probes.iter().filter(|p| p.client_late);
+            assert!(late_probes.clone().all(|p| !p.ok), "{late_mask:#b}: {c:?}");
+            let made_late = (0..c.probes.len().min(8)).filter(|i| late_mask & (1 << i) != 0).count();
+            assert_eq!(late_probes.count(), made_late, "{late_mask:#b}: {c:?}");
+        }
+    }
+
     #[test]
     fn a_client_that_falls_behind_bounds_the_search_from_below_only() {
         let c = search(&SloConfig::default(), 10_000, 1_000.0, |r| {
