@@ -35,6 +35,10 @@ pub struct ThreadStats {
     /// due (or after their connection was free).
     #[serde(default)]
     pub late_by_wakeup: u64,
+    /// Open loop: sends more than [`CLIENT_LATE`] late because their connection was still
+    /// waiting for the server's answer to the one before: the server's doing, not the client's.
+    #[serde(default)]
+    pub late_by_server: u64,
     /// Open loop only: how late the pacing timer's wake-ups were (see `pacer::Schedule`).
     #[serde(default, with = "model::histogram::v2::option")]
     pub wakeups: Option<Histogram<u64>>,
@@ -66,6 +70,7 @@ impl ThreadStats {
             not_sent_in_time: 0,
             late_by_client: 0,
             late_by_wakeup: 0,
+            late_by_server: 0,
             wakeups: None,
             per_worker: Vec::new(),
             cpu_busy: 0.0,
@@ -132,7 +137,8 @@ impl ThreadStats {
 
     /// Open loop: how late a request left, how much of that the client alone is to blame for
     /// (the part after its connection was free to send), and how much of that part passed
-    /// before the timer woke the thread for it.
+    /// before the timer woke the thread for it. A send late by more than [`CLIENT_LATE`] is the
+    /// client's when that much came after its connection was free, else the server's.
     pub fn lag(&mut self, micros: u64, client_micros: u64, wakeup_micros: u64) {
         if let Some(h) = &mut self.send_lag {
             h.saturating_record(micros.max(1));
@@ -141,6 +147,8 @@ impl ThreadStats {
         if client_micros > late {
             self.late_by_client += 1;
             self.late_by_wakeup += u64::from(wakeup_micros > late);
+        } else if micros > late {
+            self.late_by_server += 1;
         }
     }
 
@@ -160,7 +168,7 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
     let mut latency = histogram();
     let open = target_rps.is_some();
     let (mut uncorrected, mut send_lag) = (histogram(), histogram());
-    let (mut late_by_client, mut late_by_wakeup, mut wakeups) = (0, 0, histogram());
+    let (mut late_by_client, mut late_by_wakeup, mut late_by_server, mut wakeups) = (0, 0, 0, histogram());
     let mut client_cpu_s = 0.0;
     let mut r = LoadReport {
         connections,
@@ -185,6 +193,7 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
         r.not_sent_in_time += t.not_sent_in_time;
         late_by_client += t.late_by_client;
         late_by_wakeup += t.late_by_wakeup;
+        late_by_server += t.late_by_server;
         if let Some(w) = &t.wakeups {
             wakeups.add(w).expect("histograms share bounds");
         }
@@ -227,6 +236,7 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
                 .map(|v| v.count_at_value())
                 .sum(),
             late_by_wakeup,
+            late_by_server,
         });
         r.rate_reached = Some(achieved >= RATE_REACHED * target && !r.client_lagged());
         r.histograms.uncorrected = Some(Stored(uncorrected));
@@ -300,6 +310,11 @@ mod tests {
         assert!(r.latency_us.p99 >= 4990 && r.uncorrected_latency_us.unwrap().p99 <= 101);
         assert!(r.send_lag_us.unwrap().p50 >= 4890);
         assert_eq!(r.late_by_client, Some(0), "late because the server held the connection");
+        assert_eq!(
+            r.pacing.unwrap().late_by_server,
+            90,
+            "the server's: its connection was busy"
+        );
     }
 
     #[test]

@@ -231,7 +231,12 @@ impl LoadReport {
             self.late_sends()
                 .unwrap_or_else(|| "the client fell behind its schedule".into())
         } else {
-            format!("the server: {sent:.0} of {target:.0} req/s sent, its connections busy")
+            let waiting = self.pacing.as_ref().map_or(0, |p| p.late_by_server);
+            format!(
+                "the server: {sent:.0} of {target:.0} req/s sent, its connections busy \
+                 ({waiting} sends over {} ms late waiting for an answer)",
+                CLIENT_LATE.as_millis()
+            )
         })
     }
 
@@ -271,6 +276,10 @@ pub struct Pacing {
     /// Of `late_by_client`: the sends whose wake-up itself came over [`CLIENT_LATE`] after they
     /// were due; the others woke in time and were held up by the client's work after it.
     pub late_by_wakeup: u64,
+    /// Sends over [`CLIENT_LATE`] late whose connection was still waiting for the server's
+    /// answer to the one before for most of it: the server's doing.
+    #[serde(default)]
+    pub late_by_server: u64,
 }
 
 /// Above this share of non-2xx responses and errors, a cell's figures are flagged.
@@ -304,8 +313,16 @@ mod tests {
     #[test]
     fn a_missed_rate_names_whose_limit_it_met() {
         assert_eq!(open(true).rate_missed(), None);
-        let server = open(false).rate_missed().unwrap();
-        assert!(server.starts_with("the server: 900 of 1000"), "{server}");
+        let mut busy = open(false);
+        busy.pacing = Some(Pacing {
+            late_by_server: 30,
+            ..Pacing::default()
+        });
+        let server = busy.rate_missed().unwrap();
+        assert!(
+            server.starts_with("the server: 900 of 1000") && server.contains("30 sends over 1 ms late waiting"),
+            "{server}"
+        );
         let mut late = open(false);
         late.late_by_client = Some(50);
         late.pacing = Some(Pacing {

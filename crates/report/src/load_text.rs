@@ -66,6 +66,12 @@ pub fn render(url: &str, r: &LoadReport) -> String {
             if let Some(why) = r.late_sends() {
                 out += &format!("  {why}\n");
             }
+            if let Some(n) = r.pacing.as_ref().map(|p| p.late_by_server).filter(|&n| n > 0) {
+                out += &format!(
+                    "  {n} sends over {} ms late waiting for the server's answer to the one before\n",
+                    CLIENT_LATE.as_millis()
+                );
+            }
         }
         _ => out += &format!("  Latency  {}\n", percentiles(&r.latency_us)),
     }

@@ -16,6 +16,16 @@ pub fn section(page: &Page) -> Vec<Section> {
             let lateness = l.pacing.as_ref().map_or_else(String::new, |p| {
                 format!("{} µs ({} over 1 ms)", p.lateness_us.p99, p.late_wakeups)
             });
+            // Whose fault the late sends were: the client's own work, its wake-ups, the server.
+            let late = l.pacing.as_ref().map_or_else(String::new, |p| {
+                let by_client = l.late_by_client.unwrap_or(0);
+                format!(
+                    "{} / {} / {}",
+                    by_client.saturating_sub(p.late_by_wakeup),
+                    p.late_by_wakeup,
+                    p.late_by_server
+                )
+            });
             vec![
                 esc(c.workload.name()),
                 page.strategy(&c.strategy),
@@ -26,6 +36,7 @@ pub fn section(page: &Page) -> Vec<Section> {
                 ms(l.latency_us.p99 as f64),
                 l.send_lag_us.as_ref().map_or_else(String::new, |s| ms(s.p99 as f64)),
                 lateness,
+                late,
                 match l.rate_missed() {
                     None => "yes".into(),
                     Some(why) => format!("no: {}", esc(&why)),
@@ -39,7 +50,9 @@ pub fn section(page: &Page) -> Vec<Section> {
     let body = format!(
         "<p>Each open-loop step: the offered rate, what was sent, p99 from each request's intended send \
          time, how late requests left (send lag), how late the client's pacing timer woke (p99, and the \
-         wake-ups over 1 ms), and whether the step measured the server: a step whose rate was not reached \
+         wake-ups over 1 ms), the sends over 1 ms late by whose doing (the client's own work after a \
+         timely wake-up / a wake-up that came late: the machine's / a connection still waiting for the \
+         server's answer), and whether the step measured the server: a step whose rate was not reached \
          says whose limit it met (the client's CPU, the client's late wake-ups, or the server).</p>\n{}",
         table(
             &[
@@ -52,6 +65,7 @@ pub fn section(page: &Page) -> Vec<Section> {
                 "p99 ms",
                 "send lag p99 ms",
                 "timer wake-ups late, p99",
+                "sends over 1 ms late: client / wake-up / server",
                 "measured cleanly",
             ],
             &rows,
