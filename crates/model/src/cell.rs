@@ -93,6 +93,14 @@ pub struct OpenLoopPoint {
     pub load_hosts: Vec<HostFigures>,
 }
 
+impl OpenLoopPoint {
+    /// Why the machine spoiled the window kept for this step (steal or other work over
+    /// `threshold`, even after its redos), if it did.
+    pub fn spoiled(&self, threshold: f64) -> Option<String> {
+        self.cpu.as_ref()?.noise.as_ref()?.spoiled(threshold)
+    }
+}
+
 /// Seconds each phase of a cell took: where the time of a sweep goes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timings {

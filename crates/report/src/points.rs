@@ -69,7 +69,17 @@ pub struct LoadPoint {
     pub rate_reached: bool,
     /// Why the rate was not reached.
     pub missed: Option<String>,
+    /// Why the machine spoiled the window kept for this step (steal or other work over the run's
+    /// threshold even after its redos), if it did.
+    pub spoiled: Option<String>,
     pub shared_cpus: bool,
+}
+
+impl LoadPoint {
+    /// Measured cleanly: its rate reached, on a machine that left the window alone.
+    pub fn clean(&self) -> bool {
+        self.rate_reached && self.spoiled.is_none()
+    }
 }
 
 /// (lowest, highest) of `values`.
@@ -151,6 +161,7 @@ pub fn load_points(results: &Results) -> Vec<LoadPoint> {
                 p99_us: o.load.latency_us.p99 as f64,
                 rate_reached: o.load.rate_reached.unwrap_or(true),
                 missed: o.load.rate_missed(),
+                spoiled: o.spoiled(results.config.noise.threshold),
                 shared_cpus: c.shared_cpus,
             })
         })

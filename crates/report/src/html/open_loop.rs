@@ -1,5 +1,5 @@
 //! The page's open-loop table: every step of latency under load, whether it was measured cleanly
-//! (its offered rate reached), and when not, whose limit it met.
+//! (its offered rate reached, the machine's noise within the threshold), and when not, why.
 
 use super::page::{esc, table, Page, Section};
 use crate::format::ms;
@@ -37,9 +37,10 @@ pub fn section(page: &Page) -> Vec<Section> {
                 l.send_lag_us.as_ref().map_or_else(String::new, |s| ms(s.p99 as f64)),
                 lateness,
                 late,
-                match l.rate_missed() {
-                    None => "yes".into(),
-                    Some(why) => format!("no: {}", esc(&why)),
+                match (l.rate_missed(), o.spoiled(page.results.config.noise.threshold)) {
+                    (None, None) => "yes".into(),
+                    (Some(why), _) => format!("no: {}", esc(&why)),
+                    (None, Some(noise)) => format!("no: the machine's noise, {}", esc(&noise)),
                 },
             ]
         })

@@ -172,3 +172,27 @@ fn each_open_loop_step_says_whether_it_measured_the_server_and_whose_limit_it_me
     assert!(page.contains("no: the client was saturated"), "{page}");
     assert!(!page.contains("no: the server: "), "{page}");
 }
+
+/// A step that reached its rate in a window the machine spoiled even after its redos is not
+/// called clean: not in the table, not in the figure's points.
+#[test]
+fn a_step_the_machine_spoiled_is_not_measured_cleanly() {
+    let mut r = results();
+    let clean = |r: &model::results::Results| crate::points::load_points(r).iter().filter(|p| p.clean()).count();
+    let before = clean(&r);
+    assert!(before > 0, "the fixture's 50 % steps are clean");
+    let mut cpu = r.cells[0].cpu.clone().unwrap();
+    cpu.noise = Some(model::noise::Noise {
+        client_steal: 0.2,
+        ..cpu.noise.clone().unwrap_or_default()
+    });
+    let step = r.cells[0]
+        .open_loop
+        .iter_mut()
+        .find(|o| o.load.rate_reached == Some(true))
+        .unwrap();
+    step.cpu = Some(cpu);
+    assert_eq!(clean(&r), before - 1);
+    let page = super::page(&r).unwrap();
+    assert!(page.contains("no: the machine's noise, steal 20.0 %"), "{page}");
+}

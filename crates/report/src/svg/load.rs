@@ -1,7 +1,8 @@
 //! Latency under load: p99 against offered load (open loop), a small panel per strategy on one
 //! shared log axis, a line per core count. Offered load is the share of the strategy's own
-//! closed-loop maximum, so panels of strategies 100× apart read alike; points whose rate was not
-//! reached are drawn faint (the page's open-loop table says why).
+//! closed-loop maximum, so panels of strategies 100× apart read alike; points not measured
+//! cleanly (the rate not reached, or the machine's noise over the threshold after the redos) are
+//! drawn faint (the page's open-loop table says why).
 
 use super::draw::{document, draw_legend, draw_marks, entries, framed, human, style, Root, FONT, LABEL_PX};
 use crate::points::LoadPoint;
@@ -11,8 +12,8 @@ use model::workload::Workload;
 use plotters::prelude::*;
 
 const NOTE: &str = "latency from each request's intended send time (lower is better), log scale · \
-hollow: client and server shared CPUs · faint cross: offered rate not reached (why: the page's \
-open-loop table)";
+hollow: client and server shared CPUs · faint cross: not measured cleanly, the offered rate not \
+reached or the machine's noise over the threshold (why: the page's open-loop table)";
 
 /// Panels per row, and each row's height.
 const COLUMNS: usize = 6;
@@ -93,14 +94,14 @@ fn load_panel(area: &Root<'_>, points: &[&LoadPoint], cores: &[usize], name: &st
         for hollow in [false, true] {
             let clean: Vec<(f64, f64)> = mine
                 .iter()
-                .filter(|p| p.rate_reached && p.shared_cpus == hollow)
+                .filter(|p| p.clean() && p.shared_cpus == hollow)
                 .map(|p| at(p))
                 .collect();
             draw_marks(&mut chart, i, &clean, hollow)?;
         }
         chart.draw_series(
             mine.iter()
-                .filter(|p| !p.rate_reached)
+                .filter(|p| !p.clean())
                 .map(|p| Cross::new(at(p), 6, FAINT.stroke_width(2))),
         )?;
     }
