@@ -277,8 +277,9 @@ pub struct Pacing {
     /// were due; the others woke in time and were held up by the client's work after it.
     pub late_by_wakeup: u64,
     /// Sends over [`CLIENT_LATE`] late whose connection was still waiting for the server's
-    /// answer to the one before for most of it: the server's doing.
-    #[serde(default)]
+    /// answer to the one before for most of it: the server's doing. Absent (files written
+    /// before it was counted, and windows with none): 0.
+    #[serde(default, skip_serializing_if = "crate::is_default")]
     pub late_by_server: u64,
 }
 
