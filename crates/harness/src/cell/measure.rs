@@ -10,7 +10,7 @@ use crate::server::Server;
 use anyhow::{bail, Context, Result};
 use model::cell::{Fairness, OpenLoopPoint, Timings};
 use model::cpu::{Bottleneck, CpuReport};
-use model::fault::FaultReport;
+use model::fault::{FaultKind, FaultReport};
 use model::load::LoadReport;
 use model::load_host::HostFigures;
 use model::slo::Capacity;
@@ -238,7 +238,19 @@ pub fn measure(
         },
         !faulty,
     )?;
-    let fault = injector.map(|i| fault::report(spec.fault.as_ref(), i.finish(), &report.load));
+    let fault = injector.map(|i| {
+        let mut r = fault::report(spec.fault.as_ref(), i.finish(), &report.load);
+        let killed = matches!(r.kind, Some(FaultKind::Kill | FaultKind::Term));
+        if killed && r.at_ms.is_some() && r.respawned_ms.is_none() && r.note.is_none() {
+            // Whatever stopped the replacement, the strategy's own output is where it shows.
+            r.note = Some(format!(
+                "worker {} was not replaced within the window; the strategy's last output:\n{}",
+                r.worker.unwrap_or_default(),
+                drive.output_tail()
+            ));
+        }
+        r
+    });
     timings.closed_s = lap.split();
     if report.load.requests == 0 {
         bail!(
