@@ -51,6 +51,11 @@ pub struct Noise {
     /// other processes (kernel threads among them): neither the strategy, nor the client, nor
     /// the network's work for them.
     pub interference: f64,
+    /// The same of the client's CPUs alone (their time, other processes' share of it): what
+    /// delayed the client's wake-ups there. Absent (files written before it was counted, and
+    /// windows with none, or with no client on this machine): 0.
+    #[serde(default, skip_serializing_if = "crate::is_default")]
+    pub client_interference: f64,
     /// The other processes that took most of it, with their share of those CPUs' time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub busiest: Vec<(String, f64)>,

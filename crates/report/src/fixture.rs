@@ -77,6 +77,7 @@ fn cpu(us_per_request: f64, rps: f64, cores: usize) -> CpuReport {
             server_steal: 0.012,
             client_steal: 0.008,
             interference: 0.004,
+            client_interference: 0.002,
             busiest: Vec::new(),
             involuntary_switches: 40,
             resolution: 0.02,

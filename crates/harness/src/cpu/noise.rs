@@ -90,6 +90,8 @@ pub fn of_window(start: &Edge, end: &Edge, server_cpus: &[usize], client: Option
     let server_steal = share(steal, all);
     let client_cpus = client.map_or(&[][..], |c| c.cpus);
     let (c_steal, _, c_all) = ticks(start.cpus, end.cpus, client_cpus);
+    let c_time = ((c_all - c_steal) as f64 * tick).max(1e-9);
+    let c_other: f64 = other_work(start, end, client_cpus).iter().map(|(_, s)| s).sum();
     let mut cpus: Vec<usize> = server_cpus.iter().chain(client_cpus).copied().collect();
     cpus.sort_unstable();
     cpus.dedup();
@@ -101,6 +103,7 @@ pub fn of_window(start: &Edge, end: &Edge, server_cpus: &[usize], client: Option
         server_steal,
         client_steal: share(c_steal, c_all),
         interference: (other / time).clamp(0.0, 1.0),
+        client_interference: (c_other / c_time).clamp(0.0, 1.0),
         busiest: others.into_iter().take(3).map(|(n, s)| (n, s / time)).collect(),
         involuntary_switches: involuntary,
         // /proc counts in ticks: one at each edge of each CPU.
@@ -235,4 +238,60 @@ fn judge(
     }
     help.push("a longer `[sweep] budget` (more rounds)".into());
     s + &help.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cpu(cpu: usize, busy: u64, idle: u64, steal: u64) -> CpuTimes {
+        CpuTimes {
+            cpu,
+            user: busy,
+            idle,
+            steal,
+            ..CpuTimes::default()
+        }
+    }
+
+    fn other(pid: i32, comm: &str, ticks: u64, cpu: usize) -> Other {
+        Other {
+            pid,
+            comm: comm.into(),
+            ticks,
+            cpu: Some(cpu),
+        }
+    }
+
+    #[test]
+    fn the_client_cpus_noise_is_their_own() {
+        // Over 100 ticks a CPU: a process took 20 ticks of the client's CPU 1 and the
+        // hypervisor 10 of them; another took 10 of the server's CPU 0.
+        let start_cpus = [cpu(0, 0, 0, 0), cpu(1, 0, 0, 0)];
+        let end_cpus = [cpu(0, 60, 40, 0), cpu(1, 50, 40, 10)];
+        let start_others = [other(7, "backup", 0, 1)];
+        let end_others = [
+            other(7, "backup", 20, 1),
+            other(8, "ksoftirqd/1", 30, 1),
+            other(9, "cron", 10, 0),
+        ];
+        let start = Edge {
+            cpus: &start_cpus,
+            others: &start_others,
+        };
+        let end = Edge {
+            cpus: &end_cpus,
+            others: &end_others,
+        };
+        let n = of_window(&start, &end, &[0], Some(&Client { cpus: &[1] }), 0);
+        assert_eq!(n.server_steal, 0.0);
+        assert!((n.client_steal - 0.1).abs() < 1e-9, "{n:?}");
+        // 20 of the client CPU's 90 ticks not stolen; the network's kernel thread is the load's.
+        assert!((n.client_interference - 20.0 / 90.0).abs() < 1e-9, "{n:?}");
+        // Over both CPUs: 30 of 190.
+        assert!((n.interference - 30.0 / 190.0).abs() < 1e-9, "{n:?}");
+        let alone = of_window(&start, &end, &[0], None, 0);
+        assert_eq!(alone.client_interference, 0.0);
+        assert!((alone.interference - 0.1).abs() < 1e-9, "{alone:?}");
+    }
 }

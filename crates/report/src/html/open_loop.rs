@@ -16,6 +16,18 @@ pub fn section(page: &Page) -> Vec<Section> {
             let lateness = l.pacing.as_ref().map_or_else(String::new, |p| {
                 format!("{} µs ({} over 1 ms)", p.lateness_us.p99, p.late_wakeups)
             });
+            // What the machine did to the client's CPUs: the wake-ups' lateness in context.
+            let machine = o
+                .cpu
+                .as_ref()
+                .and_then(|c| c.noise.as_ref())
+                .map_or_else(String::new, |n| {
+                    format!(
+                        "{:.1} % / {:.1} %",
+                        n.client_steal * 100.0,
+                        n.client_interference * 100.0
+                    )
+                });
             // Whose fault the late sends were: the client's own work, its wake-ups, the server.
             let late = l.pacing.as_ref().map_or_else(String::new, |p| {
                 let by_client = l.late_by_client.unwrap_or(0);
@@ -36,6 +48,7 @@ pub fn section(page: &Page) -> Vec<Section> {
                 ms(l.latency_us.p99 as f64),
                 l.send_lag_us.as_ref().map_or_else(String::new, |s| ms(s.p99 as f64)),
                 lateness,
+                machine,
                 late,
                 match (l.rate_missed(), o.spoiled(page.results.config.noise.threshold)) {
                     (None, None) => "yes".into(),
@@ -51,7 +64,8 @@ pub fn section(page: &Page) -> Vec<Section> {
     let body = format!(
         "<p>Each open-loop step: the offered rate, what was sent, p99 from each request's intended send \
          time, how late requests left (send lag), how late the client's pacing timer woke (p99, and the \
-         wake-ups over 1 ms), the sends over 1 ms late by whose doing (the client's own work after a \
+         wake-ups over 1 ms), what the machine took of the client's CPUs (the hypervisor's steal / other \
+         processes' work, shares of their time), the sends over 1 ms late by whose doing (the client's own work after a \
          timely wake-up / a wake-up that came late: the machine's / a connection still waiting for the \
          server's answer), and whether the step measured the server: a step whose rate was not reached \
          says whose limit it met (the client's CPU, the client's late wake-ups, or the server).</p>\n{}",
@@ -66,6 +80,7 @@ pub fn section(page: &Page) -> Vec<Section> {
                 "p99 ms",
                 "send lag p99 ms",
                 "timer wake-ups late, p99",
+                "client CPUs: steal / other work",
                 "sends over 1 ms late: client / wake-up / server",
                 "measured cleanly",
             ],

@@ -195,4 +195,6 @@ fn a_step_the_machine_spoiled_is_not_measured_cleanly() {
     assert_eq!(clean(&r), before - 1);
     let page = super::page(&r).unwrap();
     assert!(page.contains("no: the machine's noise, steal 20.0 %"), "{page}");
+    // The client's CPUs' own steal and other work, beside the wake-ups they delayed.
+    assert!(page.contains("<td>20.0 % / 0.2 %</td>"), "{page}");
 }
