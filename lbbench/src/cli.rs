@@ -97,7 +97,8 @@ pub struct RunArgs {
     /// Hold idle CPUs out of deep idle states while measuring (root): a 0 µs /dev/cpu_dma_latency
     /// request, so idle CPUs poll instead of halting, the server's too; recorded in the results.
     /// Off by default: on the development VM it made typical wake-ups 3× sooner but not the
-    /// slowest ones (see the README's open-loop paragraph).
+    /// slowest ones (see the README's open-loop paragraph). Refused, saying why, where the
+    /// kernel has no idle driver to obey it.
     #[arg(long)]
     pub keep_cpus_awake: bool,
     #[command(flatten)]
@@ -147,7 +148,8 @@ pub struct LoadArgs {
     /// Hold idle CPUs out of deep idle states while measuring (root): a 0 µs /dev/cpu_dma_latency
     /// request, so idle CPUs poll instead of halting, the server's too; recorded in the results.
     /// Off by default: on the development VM it made typical wake-ups 3× sooner but not the
-    /// slowest ones (see the README's open-loop paragraph).
+    /// slowest ones (see the README's open-loop paragraph). Refused, saying why, where the
+    /// kernel has no idle driver to obey it.
     #[arg(long)]
     pub keep_cpus_awake: bool,
 }

@@ -26,10 +26,11 @@ pub fn keep_cpus_awake(asked: bool) -> (Option<lbproc::awake::Awake>, model::mac
     }
     match lbproc::awake::hold() {
         Ok(held) => (Some(held), CpusAwake::Held),
-        Err(e) => (
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => (
             None,
             CpusAwake::Refused(format!("/dev/cpu_dma_latency: {e}; it takes root")),
         ),
+        Err(e) => (None, CpusAwake::Refused(e.to_string())),
     }
 }
 
