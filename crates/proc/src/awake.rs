@@ -17,12 +17,17 @@ pub struct Awake {
 /// The idle driver's name, when the kernel has one to report.
 const IDLE_DRIVER: &str = "/sys/devices/system/cpu/cpuidle/current_driver";
 
+/// Whether the kernel reports no cpuidle driver, so that idle CPUs halt through the
+/// architecture's default idle, which no PM QoS request governs.
+fn no_idle_driver() -> bool {
+    std::fs::read_to_string(IDLE_DRIVER).is_ok_and(|d| d.trim() == "none")
+}
+
 /// Asks for 0 µs of wake-up latency until the returned value is dropped; fails without root,
 /// without the device (a kernel without PM QoS), or without an idle driver to obey it.
 pub fn hold() -> io::Result<Awake> {
-    // With no cpuidle driver an idle CPU halts through the architecture's default idle, which
-    // no PM QoS request governs: holding one would be recorded as done and change nothing.
-    if std::fs::read_to_string(IDLE_DRIVER).is_ok_and(|d| d.trim() == "none") {
+    // Holding a request there would be recorded as done and change nothing.
+    if no_idle_driver() {
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,
             format!(
@@ -45,7 +50,7 @@ mod tests {
     /// driver to obey it, it is refused and says why.
     #[test]
     fn a_held_request_reads_back_zero() {
-        if std::fs::read_to_string(IDLE_DRIVER).is_ok_and(|d| d.trim() == "none") {
+        if no_idle_driver() {
             let refused = hold().err().expect("no idle driver obeys the request");
             assert!(refused.to_string().contains("idle=poll"), "{refused}");
             return;
