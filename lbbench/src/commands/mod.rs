@@ -30,7 +30,9 @@ pub fn keep_cpus_awake(asked: bool) -> (Option<lbproc::awake::Awake>, model::mac
             None,
             CpusAwake::Refused(format!("/dev/cpu_dma_latency: {e}; it takes root")),
         ),
-        Err(e) => (None, CpusAwake::Refused(e.to_string())),
+        // The refusal for a missing idle driver names its own file.
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => (None, CpusAwake::Refused(e.to_string())),
+        Err(e) => (None, CpusAwake::Refused(format!("/dev/cpu_dma_latency: {e}"))),
     }
 }
 
