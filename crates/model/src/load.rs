@@ -216,22 +216,47 @@ impl LoadReport {
         late || (self.client_saturated && lag_p99 > CLIENT_LATE.as_micros() as u64)
     }
 
-    /// Open loop: why the offered rate was not reached, for people (None when it was).
-    pub fn rate_missed(&self) -> Option<String> {
+    /// Open loop: whose limit a step that missed its offered rate met (None when it was reached).
+    pub fn miss(&self) -> Option<Miss> {
         if self.rate_reached != Some(false) {
             return None;
         }
-        let (target, sent) = (self.target_rps.unwrap_or(0.0), self.achieved_rps.unwrap_or(0.0));
         Some(if self.client_saturated {
-            format!(
+            Miss::ClientSaturated
+        } else if self.woke_late() {
+            Miss::WokeLate
+        } else if self.client_lagged() {
+            Miss::ClientWork
+        } else {
+            Miss::Server
+        })
+    }
+
+    /// Open loop: why the offered rate was not reached, for people (None when it was).
+    pub fn rate_missed(&self) -> Option<String> {
+        let miss = self.miss()?;
+        let (target, sent) = (self.target_rps.unwrap_or(0.0), self.achieved_rps.unwrap_or(0.0));
+        let waiting = self.pacing.as_ref().map_or(0, |p| p.late_by_server);
+        Some(if miss == Miss::ClientSaturated {
+            let busy = format!(
                 "the client was saturated (its CPU {:.0} % busy)",
                 self.client_cpu_util() * 100.0
-            )
-        } else if self.client_lagged() {
+            );
+            if waiting == 0 {
+                busy
+            } else {
+                // The server may have been at its limit too, but a saturated client also reads
+                // answers late, so their wait is not evidence either way.
+                format!(
+                    "{busy}; {waiting} sends over {} ms late waited for an answer to the one before, which \
+                     a saturated client cannot tell from an answer it read late",
+                    CLIENT_LATE.as_millis()
+                )
+            }
+        } else if miss != Miss::Server {
             self.late_sends()
                 .unwrap_or_else(|| "the client fell behind its schedule".into())
         } else {
-            let waiting = self.pacing.as_ref().map_or(0, |p| p.late_by_server);
             format!(
                 "the server: {sent:.0} of {target:.0} req/s sent, its connections busy \
                  ({waiting} sends over {} ms late waiting for an answer)",
@@ -257,6 +282,31 @@ impl LoadReport {
     pub fn woke_late(&self) -> bool {
         let by_wakeup = self.pacing.as_ref().map_or(0, |p| p.late_by_wakeup);
         self.client_lagged() && !self.client_saturated && 2 * by_wakeup > self.late_by_client.unwrap_or(0)
+    }
+}
+
+/// Open loop: whose limit a step that missed its offered rate met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Miss {
+    /// The client's CPU was saturated.
+    ClientSaturated,
+    /// The client fell behind because its wake-ups came late: the machine's doing.
+    WokeLate,
+    /// The client fell behind by its own work after wake-ups that came in time.
+    ClientWork,
+    /// The client kept its schedule; its connections waited for the server's answers.
+    Server,
+}
+
+impl Miss {
+    /// For people, in a list of counts ("3 the server's limit").
+    pub fn label(self) -> &'static str {
+        match self {
+            Miss::ClientSaturated => "the client's CPU saturated",
+            Miss::WokeLate => "the client's wake-ups late (the machine's)",
+            Miss::ClientWork => "the client's own work",
+            Miss::Server => "the server's limit",
+        }
     }
 }
 
@@ -336,8 +386,26 @@ mod tests {
             "{why}"
         );
         assert!(late.woke_late(), "most of them woke late: the machine's");
+        assert_eq!(late.miss(), Some(Miss::WokeLate));
+        assert_eq!((busy.miss(), open(true).miss()), (Some(Miss::Server), None));
+        late.pacing = Some(Pacing {
+            late_by_wakeup: 10,
+            ..Pacing::default()
+        });
+        assert_eq!(late.miss(), Some(Miss::ClientWork), "most woke in time");
         late.client_saturated = true;
         assert!(late.rate_missed().unwrap().starts_with("the client was saturated"));
+        assert!(
+            !late.rate_missed().unwrap().contains("waited"),
+            "no send waited for the server"
+        );
         assert!(!late.woke_late(), "a saturated client is late by its own work");
+        assert_eq!(late.miss(), Some(Miss::ClientSaturated));
+        busy.client_saturated = true;
+        let both = busy.rate_missed().unwrap();
+        assert!(
+            both.starts_with("the client was saturated") && both.contains("30 sends over 1 ms late waited"),
+            "{both}"
+        );
     }
 }

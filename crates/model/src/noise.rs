@@ -40,7 +40,8 @@ impl NoiseConfig {
     }
 }
 
-/// The noise of one measured window.
+/// The noise of one measured window, counted from before its warm-up began to its end (a cell
+/// reads the other processes before its load starts, not on the client's CPU as it runs).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Noise {
     /// Share of the server's CPUs' time the hypervisor took for other guests (steal).

@@ -67,8 +67,10 @@ pub struct LoadPoint {
     pub target_rps: f64,
     pub p99_us: f64,
     pub rate_reached: bool,
-    /// Why the rate was not reached.
+    /// Why the rate was not reached...
     pub missed: Option<String>,
+    /// ...and whose limit that was.
+    pub miss: Option<model::load::Miss>,
     /// Why the machine spoiled the window kept for this step (steal or other work over the run's
     /// threshold even after its redos), if it did.
     pub spoiled: Option<String>,
@@ -161,6 +163,7 @@ pub fn load_points(results: &Results) -> Vec<LoadPoint> {
                 p99_us: o.load.latency_us.p99 as f64,
                 rate_reached: o.load.rate_reached.unwrap_or(true),
                 missed: o.load.rate_missed(),
+                miss: o.load.miss(),
                 spoiled: o.spoiled(results.config.noise.threshold),
                 shared_cpus: c.shared_cpus,
             })

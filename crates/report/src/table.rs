@@ -144,7 +144,10 @@ fn row(p: &Point) -> Vec<String> {
 pub fn render(results: &Results) -> String {
     let (header, rows) = rows(results);
     let mut out = aligned(&header, &rows);
-    for line in super::verdict::added::lines(results) {
+    for line in super::verdict::added::lines(results)
+        .into_iter()
+        .chain(open_loop_lines(results))
+    {
         out += &format!("{line}\n");
     }
     out += &super::faults::render(results);
@@ -155,6 +158,41 @@ pub fn render(results: &Results) -> String {
         out += &format!("failed {}\n", f.headline());
     }
     out
+}
+
+/// A line per open-loop fraction: how many steps measured the server cleanly, and of the others
+/// how many met whose limit (or the machine's noise), so a sweep says at a glance how much of its
+/// latency under load it can stand behind.
+pub fn open_loop_lines(results: &Results) -> Vec<String> {
+    use std::collections::BTreeMap;
+    // Keyed by whole percent: the fractions come from one config, so equal ones print alike.
+    let mut by_fraction: BTreeMap<u32, (usize, usize, BTreeMap<String, usize>)> = BTreeMap::new();
+    for p in super::points::load_points(results) {
+        let (all, clean, not) = by_fraction.entry((p.fraction * 100.0).round() as u32).or_default();
+        *all += 1;
+        let why = match (p.miss, &p.spoiled) {
+            (Some(miss), _) => miss.label(),
+            (None, Some(_)) => "the machine's noise (steal or other work)",
+            (None, None) => {
+                *clean += 1;
+                continue;
+            }
+        };
+        *not.entry(why.to_string()).or_default() += 1;
+    }
+    by_fraction
+        .into_iter()
+        .map(|(percent, (all, clean, not))| {
+            let mut why: Vec<(String, usize)> = not.into_iter().collect();
+            why.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let why: Vec<String> = why.into_iter().map(|(w, n)| format!("{n} {w}")).collect();
+            let not = if why.is_empty() { String::new() } else { format!("; not: {}", why.join(", ")) };
+            format!(
+                "open loop at {percent} % of each maximum: {clean} of {all} steps measured the server cleanly ({:.0} %){not}",
+                100.0 * clean as f64 / all.max(1) as f64
+            )
+        })
+        .collect()
 }
 
 /// Where a sweep's time went, summed over its cells: what to shorten when it is too slow.

@@ -298,3 +298,43 @@ fn a_cell_that_cannot_be_read_is_named_with_the_reason() {
     let e = parse(future.to_string().as_bytes(), "x.json", Accept::CurrentOrOlder).unwrap_err();
     assert!(matches!(e, ReadError::Schema { found: 99, .. }), "{e}");
 }
+
+#[test]
+fn the_summary_counts_the_open_loop_steps_measured_cleanly_and_whose_limit_the_others_met() {
+    let mut r = fixture::results();
+    let n = crate::points::load_points(&r).len() / 2;
+    assert!(n >= 3, "the fixture has a step at each fraction in several cells");
+    // The fixture's 50 % steps reach their rate; its 90 % steps miss it with the client on time.
+    assert_eq!(
+        crate::table::open_loop_lines(&r),
+        [
+            format!("open loop at 50 % of each maximum: {n} of {n} steps measured the server cleanly (100 %)"),
+            format!(
+                "open loop at 90 % of each maximum: 0 of {n} steps measured the server cleanly (0 %); \
+                 not: {n} the server's limit"
+            ),
+        ]
+    );
+    let mut cpu = r.cells[0].cpu.clone().unwrap();
+    cpu.noise = Some(model::noise::Noise {
+        client_steal: 0.2,
+        ..Default::default()
+    });
+    let mut steps = r.cells.iter_mut().flat_map(|c| c.open_loop.iter_mut());
+    steps.find(|o| o.fraction == 0.5).unwrap().cpu = Some(cpu);
+    steps.find(|o| o.fraction == 0.9).unwrap().load.client_saturated = true;
+    let lines = crate::table::open_loop_lines(&r);
+    assert!(
+        lines[0].contains(&format!("{} of {n}", n - 1))
+            && lines[0].ends_with("not: 1 the machine's noise (steal or other work)"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].ends_with(&format!(
+            "not: {} the server's limit, 1 the client's CPU saturated",
+            n - 1
+        )),
+        "{lines:?}"
+    );
+    assert!(crate::table::render(&r).contains(&lines[1]), "the summary prints them");
+}

@@ -73,12 +73,14 @@ impl Drive for Here<'_> {
     fn run(&mut self, opts: &loadgen::LoadOptions, opened: &mut dyn FnMut()) -> Result<Measured> {
         // The strategy's processes are this cell's descendants (it is their subreaper).
         let me = crate::procs::proc_self_pid();
-        let mut first = true;
-        let (parts, [start, end]) = loadgen::run_parts(opts, self.netns.map(|n| n.fd()), || {
-            if std::mem::take(&mut first) {
+        let mut ahead = Some(cpu::ahead(me));
+        let (parts, [start, end]) = loadgen::run_parts(opts, self.netns.map(|n| n.fd()), || match ahead.take() {
+            Some(ahead) => {
+                let start = ahead.at_edge();
                 opened();
+                start
             }
-            cpu::sample(me)
+            None => cpu::sample(me),
         })?;
         let load = parts.merge(opts);
         let client = cpu::Client {

@@ -45,15 +45,43 @@ pub fn read(p: &procfs::process::Process, program: String, stat: &procfs::proces
         // A zombie (or a kernel without schedstat): what its ticks say, under its own pid.
         threads.push((p.pid, (stat.utime + stat.stime) * tick));
     }
+    with_ticks(
+        ProcTime {
+            pid: p.pid,
+            program,
+            threads,
+            children_ns: 0,
+            user_ticks: 0,
+            system_ticks: 0,
+            involuntary,
+        },
+        stat,
+    )
+}
+
+/// `p` with its reaped children's time and its user and system ticks as `stat` says.
+fn with_ticks(p: ProcTime, stat: &procfs::process::Stat) -> ProcTime {
     ProcTime {
-        pid: p.pid,
-        program,
-        threads,
-        children_ns: (stat.cutime.max(0) + stat.cstime.max(0)) as u64 * tick,
+        children_ns: (stat.cutime.max(0) + stat.cstime.max(0)) as u64 * tick_ns(),
         user_ticks: stat.utime + stat.cutime.max(0) as u64,
         system_ticks: stat.stime + stat.cstime.max(0) as u64,
-        involuntary,
+        ..p
     }
+}
+
+/// `p` read again, quickly: its threads' time by the thread ids read before and its ticks as
+/// they are now, its preemptions as they were (each thread's status is the slow read). A thread
+/// started since counts at the end with all its time; whatever cannot be read keeps its figure.
+pub fn reread(p: &ProcTime) -> ProcTime {
+    let Some(stat) = procfs::process::Process::new(p.pid).and_then(|q| q.stat()).ok() else {
+        return p.clone();
+    };
+    let threads = p
+        .threads
+        .iter()
+        .map(|&(tid, ns)| (tid, schedstat_ns(p.pid, tid).unwrap_or(ns)))
+        .collect();
+    with_ticks(ProcTime { threads, ..p.clone() }, &stat)
 }
 
 /// The first field of /proc/<pid>/task/<tid>/schedstat: time on a CPU, ns.
@@ -178,5 +206,32 @@ mod tests {
         assert!(ns >= 3_000_000, "{ns}");
         // Ticks would say a whole number of 10 ms.
         assert!(ns % 1_000_000 != 0, "{ns}");
+    }
+
+    #[test]
+    fn a_quick_reread_keeps_the_threads_and_preemptions_read_before_and_updates_their_time() {
+        let me = procfs::process::Process::myself().unwrap();
+        let stat = me.stat().unwrap();
+        let before = read(&me, "self".into(), &stat);
+        let mut gone = before.clone();
+        gone.threads.push((i32::MAX, 7));
+        let after = reread(&gone);
+        let ids = |p: &ProcTime| p.threads.iter().map(|t| t.0).collect::<Vec<_>>();
+        assert_eq!(ids(&after), ids(&gone), "the same threads, none listed again");
+        assert_eq!(after.involuntary, before.involuntary, "preemptions are not read again");
+        assert_eq!(
+            after.threads.last(),
+            Some(&(i32::MAX, 7)),
+            "what cannot be read keeps its figure"
+        );
+        // This thread's own time grows as it works (bounded generously: a loaded machine is slow).
+        let tid = nix::unistd::gettid().as_raw();
+        let own = |p: &ProcTime| p.threads.iter().find(|t| t.0 == tid).map(|t| t.1);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while own(&reread(&gone)) == own(&before) && std::time::Instant::now() < deadline {
+            std::hint::black_box((0..10_000u64).sum::<u64>());
+        }
+        assert!(own(&before).is_some(), "this thread is among those read");
+        assert!(own(&reread(&gone)) > own(&before), "its time is read again");
     }
 }
