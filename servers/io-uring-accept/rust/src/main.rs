@@ -5,14 +5,13 @@
 //! connection and the second goes round them.
 
 mod probe;
-mod ring;
 
 use anyhow::Result;
 use clap::Parser;
 use hello::{worker, StrategyArgs};
+use io_uring_accept::ring::{Mode, RingAccept};
 use lbproc::supervise::{supervise, Master};
 use nix::unistd::Pid;
-use ring::{Mode, RingAccept};
 use std::net::TcpListener;
 use std::os::fd::AsRawFd;
 

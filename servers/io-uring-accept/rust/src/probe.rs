@@ -4,8 +4,8 @@
 //! container's seccomp profile. So the probe sets up a ring and accepts one connection as a
 //! worker does, on an abstract Unix socket (no port, no file, any network namespace).
 
-use crate::ring::{accept_entry, Mode};
 use io_uring::{cqueue, IoUring};
+use io_uring_accept::ring::{accept_entry, Mode};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::linux::net::SocketAddrExt;

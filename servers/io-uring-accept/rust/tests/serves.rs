@@ -1,11 +1,15 @@
 //! io-uring-accept for real, in both accept modes: the strategy contract (with multishot any
 //! worker may answer: one taking nearly every connection is what it measures), every one of 200
 //! new connections served, with the per-worker counts printed, and one-shot reaching every
-//! worker; and the probe's refusal, with io_uring blocked by a seccomp filter.
+//! worker; a stopping ring's cancel never strands a connection (`stopping`); and the probe's
+//! refusal, with io_uring blocked by a seccomp filter.
 //!
 //! Tests that need io_uring ask the probe: where it cannot run they are ignored with its reason
 //! outside CI, and fail in CI.
 
+mod stopping;
+
+use io_uring_accept::ring::Mode;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,8 +32,18 @@ fn main() {
         }
         trials.push(trial_unless(
             format!("{mode}::serves_200_new_connections"),
-            unmet,
+            unmet.clone(),
             move || serves_200_new_connections(mode, extra),
+        ));
+        let ring_mode = if mode == "oneshot" {
+            Mode::Oneshot
+        } else {
+            Mode::Multishot
+        };
+        trials.push(trial_unless(
+            format!("{mode}::a_stopping_ring_strands_no_connection"),
+            unmet,
+            move || stopping::a_stopping_ring_strands_no_connection(ring_mode),
         ));
     }
     for (errno, name) in [(libc::EPERM, "eperm"), (libc::ENOSYS, "enosys")] {
