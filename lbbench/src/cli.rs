@@ -152,6 +152,12 @@ pub struct LoadArgs {
     /// kernel has no idle driver to obey it.
     #[arg(long)]
     pub keep_cpus_awake: bool,
+    /// Open loop (--rate): run the pacing threads at real-time priority (SCHED_FIFO 1; root), so
+    /// that other work on the client's CPUs cannot delay their wake-ups; refused, saying why,
+    /// where the kernel does not allow it. `lbbench run` does this by default
+    /// (load.client_realtime).
+    #[arg(long)]
+    pub realtime: bool,
 }
 
 #[derive(Args, Debug)]

@@ -71,6 +71,7 @@ fn options(port: u16, path: &str, server_cpu: usize, client_cpu: usize) -> (Load
         pipeline: 1,
         interval: Duration::from_millis(100),
         rate: None,
+        realtime: false,
     };
     (o, vec![server_cpu])
 }

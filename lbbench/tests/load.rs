@@ -25,6 +25,7 @@ fn options(port: u16, keepalive: bool) -> LoadOptions {
         pipeline: 1,
         interval: Duration::from_millis(100),
         rate: None,
+        realtime: false,
     }
 }
 

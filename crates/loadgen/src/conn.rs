@@ -36,6 +36,8 @@ pub struct Shared {
     pub measure_from: Instant,
     pub end: Instant,
     pub timeout: Duration,
+    /// Open loop: the pacing threads ask for real-time priority.
+    pub realtime: bool,
 }
 
 /// One send's timing (of one request, or of a pipelined batch).

@@ -3,6 +3,7 @@
 
 pub mod conn;
 pub mod pacer;
+pub mod priority;
 pub mod response;
 pub mod socket;
 pub mod stats;
@@ -44,6 +45,10 @@ pub struct LoadOptions {
     pub rate: Option<f64>,
     /// Length of the intervals of the timeline (figures per interval of the window).
     pub interval: Duration,
+    /// Open loop: run the pacing threads at real-time priority (see [`priority`]); a thread
+    /// the kernel refuses it paces at normal priority, and the report says so.
+    #[serde(default)]
+    pub realtime: bool,
 }
 
 impl LoadOptions {
@@ -173,6 +178,7 @@ pub fn run_parts<T>(
         measure_from,
         end: measure_from + opts.duration,
         timeout: opts.timeout,
+        realtime: opts.realtime && interval.is_some(),
     };
     let client_cpus = if opts.cpus.is_empty() {
         lbproc::cpus::allowed()
@@ -315,15 +321,16 @@ fn client_thread(
         nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET)
             .context("entering the client's network namespace")?;
     }
+    let realtime = plan.realtime && priority::raise().is_ok();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("client runtime")?;
     let plan = Rc::new(plan.clone());
     let timeline = timeline::Timeline::new(plan.measure_from, plan.every, plan.end - plan.measure_from);
-    let stats = Rc::new(RefCell::new(
-        stats::ThreadStats::new(plan.interval.is_some()).with_timeline(timeline),
-    ));
+    let mut own = stats::ThreadStats::new(plan.interval.is_some()).with_timeline(timeline);
+    own.realtime = realtime;
+    let stats = Rc::new(RefCell::new(own));
     let (wall, cpu0) = (Instant::now(), ThreadTime::now());
     let local = tokio::task::LocalSet::new();
     // Open loop: one timer for all of this thread's connections, driven by a task of its own.

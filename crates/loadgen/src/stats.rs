@@ -54,6 +54,9 @@ pub struct ThreadStats {
     pub window_cpu_s: f64,
     /// The same, interval by interval.
     pub timeline: Option<Timeline>,
+    /// Open loop: this thread paced at real-time priority.
+    #[serde(default)]
+    pub realtime: bool,
 }
 
 impl ThreadStats {
@@ -77,6 +80,7 @@ impl ThreadStats {
             cpu_wanted: 0.0,
             window_cpu_s: 0.0,
             timeline: None,
+            realtime: false,
         }
     }
 
@@ -170,6 +174,7 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
     let (mut uncorrected, mut send_lag) = (histogram(), histogram());
     let (mut late_by_client, mut late_by_wakeup, mut late_by_server, mut wakeups) = (0, 0, 0, histogram());
     let mut client_cpu_s = 0.0;
+    let realtime = !parts.is_empty() && parts.iter().all(|t| t.realtime);
     let mut r = LoadReport {
         connections,
         threads,
@@ -237,6 +242,7 @@ pub fn merge(mut parts: Vec<ThreadStats>, connections: usize, duration_s: f64, t
                 .sum(),
             late_by_wakeup,
             late_by_server,
+            realtime,
         });
         r.rate_reached = Some(achieved >= RATE_REACHED * target && !r.client_lagged());
         r.histograms.uncorrected = Some(Stored(uncorrected));

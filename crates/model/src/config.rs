@@ -123,6 +123,21 @@ pub struct LoadConfig {
     /// an open-loop window at this fraction of the slowest strategy's closed-loop maximum in its
     /// (cores, workload), so their latencies compare at the same rate. 0: off.
     pub common_rate: f64,
+    /// Open loop: the client's pacing threads run at real-time priority (SCHED_FIFO 1) where the
+    /// kernel allows it (root), so that other work on the client's CPUs cannot delay their
+    /// wake-ups. Closed loop always runs at normal priority. Written only when off, so results
+    /// files from before it read and write back unchanged (`client_priority` in the results
+    /// records what a run did).
+    #[serde(default = "on", skip_serializing_if = "is_on")]
+    pub client_realtime: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+fn is_on(b: &bool) -> bool {
+    *b
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -191,6 +206,7 @@ impl Default for LoadConfig {
             open_loop_warmup: Duration::from_millis(300),
             interval: Duration::from_secs(1),
             common_rate: 0.5,
+            client_realtime: true,
         }
     }
 }

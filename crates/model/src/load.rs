@@ -331,6 +331,11 @@ pub struct Pacing {
     /// before it was counted, and windows with none): 0.
     #[serde(default, skip_serializing_if = "crate::is_default")]
     pub late_by_server: u64,
+    /// Every pacing thread ran at real-time priority (SCHED_FIFO), so that other work on its CPU
+    /// could not hold up its wake-ups. Absent: at normal priority (refused, not asked for, or
+    /// files written before it was tried).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub realtime: bool,
 }
 
 /// Above this share of non-2xx responses and errors, a cell's figures are flagged.

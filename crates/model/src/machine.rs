@@ -55,6 +55,31 @@ impl Default for Isolation {
     }
 }
 
+/// How the open loop's pacing threads were scheduled: at real-time priority (SCHED_FIFO 1, so
+/// that other work on the client's CPUs could not delay their wake-ups), or at normal priority,
+/// not asked for or refused (why).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "reason")]
+pub enum ClientPriority {
+    Realtime,
+    /// Not asked for (`load.client_realtime = false`, `lbbench load` without `--realtime`).
+    Normal,
+    Refused(String),
+}
+
+impl ClientPriority {
+    /// For people.
+    pub fn describe(&self) -> String {
+        match self {
+            ClientPriority::Realtime => "open-loop pacing threads at real-time priority (SCHED_FIFO 1)".into(),
+            ClientPriority::Normal => "open-loop pacing threads at normal priority".into(),
+            ClientPriority::Refused(why) => {
+                format!("open-loop pacing threads at normal priority: real-time priority refused ({why})")
+            }
+        }
+    }
+}
+
 /// Whether idle CPUs were kept out of deep idle states while the run measured (a 0 µs
 /// `/dev/cpu_dma_latency` request, root only): the client's timers then fire on time, and the
 /// server's CPUs wake at once too, as on a busy or latency-tuned machine.

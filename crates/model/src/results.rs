@@ -37,6 +37,9 @@ pub struct Results {
     /// Whether idle CPUs were held awake while measuring; absent in older results (they were not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpus_awake: Option<crate::machine::CpusAwake>,
+    /// How the open loop's pacing threads were scheduled; absent in older results (normally).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_priority: Option<crate::machine::ClientPriority>,
     /// The machine's noise before the sweep, and what it means for rankings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine_check: Option<crate::noise::MachineCheck>,

@@ -252,6 +252,7 @@ pub fn results() -> Results {
         }],
         failures: vec![],
         cpus_awake: None,
+        client_priority: None,
         machine_check: None,
         comparisons: Vec::new(),
         cells,

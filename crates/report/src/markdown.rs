@@ -67,6 +67,9 @@ pub fn render(r: &Results) -> String {
     if let Some(awake) = &r.cpus_awake {
         out += &format!("- {}\n", awake.describe());
     }
+    if let Some(priority) = &r.client_priority {
+        out += &format!("- {}\n", priority.describe());
+    }
     for (name, version) in &r.versions.strategies {
         out += &format!("- {name}: {version}\n");
     }

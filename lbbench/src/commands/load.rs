@@ -30,20 +30,26 @@ pub fn load(args: LoadArgs) -> Result<()> {
         pipeline: args.pipeline,
         rate: args.rate,
         interval: args.interval,
+        realtime: args.realtime && args.rate.is_some(),
     };
     // Ctrl-C ends the window early and the report of what was measured is printed (a second
     // Ctrl-C ends lbbench at once).
     interrupt_ends_the_run()?;
     let (held, awake) = super::keep_cpus_awake(args.keep_cpus_awake);
+    let priority = super::client_priority(opts.realtime);
     let report = loadgen::run(&opts)?;
     drop(held);
     if args.json {
         let mut json = serde_json::to_value(&report)?;
         json["cpus_awake"] = serde_json::to_value(&awake)?;
+        json["client_priority"] = serde_json::to_value(&priority)?;
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print!("{}", report::load_text::render(&args.url, &report));
         println!("  {}", awake.describe());
+        if args.rate.is_some() {
+            println!("  {}", priority.describe());
+        }
     }
     if report.interrupted {
         eprintln!("interrupted after {:.2} s of the window", report.duration_s);

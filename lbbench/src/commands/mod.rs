@@ -17,6 +17,19 @@ use harness::manifest::{self, Layout, Strategy};
 use model::config::Config;
 use std::path::PathBuf;
 
+/// How the open loop's pacing threads will be scheduled: at real-time priority when `asked` and
+/// this process may use it, else why not.
+pub fn client_priority(asked: bool) -> model::machine::ClientPriority {
+    use model::machine::ClientPriority;
+    if !asked {
+        return ClientPriority::Normal;
+    }
+    match loadgen::priority::allowed() {
+        Ok(()) => ClientPriority::Realtime,
+        Err(why) => ClientPriority::Refused(why),
+    }
+}
+
 /// With `asked`, holds idle CPUs awake for as long as the first value lives; the second says
 /// what was done, for the record.
 pub fn keep_cpus_awake(asked: bool) -> (Option<lbproc::awake::Awake>, model::machine::CpusAwake) {

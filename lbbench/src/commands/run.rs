@@ -60,6 +60,13 @@ pub fn run(args: RunArgs) -> Result<()> {
         Some(_) => (None, model::machine::CpusAwake::Off),
         None => super::keep_cpus_awake(args.keep_cpus_awake),
     };
+    // Load hosts raise their own pacing threads, or not: each window's `pacing` says which.
+    let priority = fleet
+        .is_none()
+        .then(|| super::client_priority(config.load.client_realtime));
+    if let Some(model::machine::ClientPriority::Refused(_)) = &priority {
+        config.load.client_realtime = false;
+    }
     let setup = runner::Setup {
         config: &config,
         config_path: &args.config,
@@ -68,6 +75,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         placement: placement.as_ref(),
         remote: fleet.as_ref(),
         cpus_awake: awake,
+        client_priority: priority,
     };
     let began = std::time::Instant::now();
     let (results, files) = runner::sweep(&setup, &built, skipped)?;

@@ -177,6 +177,8 @@ fn closed_options(spec: &CellSpec, window: &Window, first: bool) -> loadgen::Loa
         pipeline: w.pipeline,
         rate: None,
         interval: spec.load.interval,
+        // Used by the open-loop windows made from these options only.
+        realtime: spec.load.client_realtime,
     }
 }
 

@@ -381,6 +381,7 @@ mod tests {
             pipeline: 1,
             rate: Some(1000.0),
             interval: Duration::from_secs(1),
+            realtime: false,
         };
         let hosts = vec![
             Host {

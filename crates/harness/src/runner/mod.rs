@@ -53,6 +53,7 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
         skipped,
         failures: Vec::new(),
         cpus_awake: Some(plan.cpus_awake.clone()),
+        client_priority: plan.client_priority.clone(),
         machine_check: None,
         comparisons: Vec::new(),
         cells: Vec::new(),
@@ -64,6 +65,9 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
         eprintln!("cell isolation: {}", isolation.describe());
     }
     eprintln!("{}", plan.cpus_awake.describe());
+    if let Some(p) = &plan.client_priority {
+        eprintln!("{}", p.describe());
+    }
     // The load hosts' machines are not this one: their noise is measured window by window.
     if plan.remote.is_none() {
         let check = crate::cpu::machine_check(CHECK);

@@ -24,6 +24,8 @@ pub struct Setup<'a> {
     pub remote: Option<&'a crate::remote::Fleet>,
     /// Whether idle CPUs are held awake while the sweep measures (held by the caller).
     pub cpus_awake: model::machine::CpusAwake,
+    /// How the pacing threads are scheduled (decided by the caller); None with `remote`.
+    pub client_priority: Option<model::machine::ClientPriority>,
 }
 
 /// What a cell of `strategy` at `cores` is asked to keep running.

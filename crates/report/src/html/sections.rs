@@ -136,6 +136,12 @@ pub fn about(page: &Page) -> Vec<Section> {
                 .as_ref()
                 .map_or_else(|| "not recorded".into(), |a| a.describe()),
         ),
+        (
+            "client priority",
+            r.client_priority
+                .as_ref()
+                .map_or_else(|| "not recorded (normal)".into(), |p| p.describe()),
+        ),
         ("results schema", r.schema.to_string()),
         ("config file", r.config_path.clone()),
     ];
