@@ -11,6 +11,7 @@ use testkit::{trial, trial_unless, Needs};
 
 const FIN_TIMEOUT: &str = "/proc/sys/net/ipv4/tcp_fin_timeout";
 const MIGRATE_REQ: &str = "/proc/sys/net/ipv4/tcp_migrate_req";
+const RESERVED_PORTS: &str = "/proc/sys/net/ipv4/ip_local_reserved_ports";
 
 fn main() {
     let root = Needs {
@@ -26,6 +27,11 @@ fn main() {
     testkit::run_trials(vec![
         trial("run_sets_them_in_the_cell_only", root, run_sets_them_in_the_cell_only),
         trial("serve_sets_them_too", root, serve_sets_them_too),
+        trial(
+            "no_outgoing_connection_takes_a_port_of_the_strategy",
+            root,
+            no_outgoing_connection_takes_a_port_of_the_strategy,
+        ),
         trial_unless(
             "reuseport_migrate_serves_with_tcp_migrate_req_on",
             migrate_unmet,
@@ -119,4 +125,59 @@ fn reuseport_migrate_serves_with_tcp_migrate_req_on() {
         "net.ipv4.tcp_migrate_req where the strategy serves"
     );
     assert_eq!(read(MIGRATE_REQ), host, "the host's net.ipv4.tcp_migrate_req changed");
+}
+
+/// The reuseport strategy, writing the namespace's reserved ports, its port and its number of
+/// workers into `seen` before it execs.
+fn port_recorder(seen: &Path) -> String {
+    format!(
+        r#"name = "ports"
+description = "reuseport, recording the ports kept from outgoing connections at start"
+start = "sh -c 'cat {RESERVED_PORTS} > {seen} && echo {{port}} {{workers}} >> {seen} && exec \"$0\" \"$@\"' {{bin}}/reuseport --workers {{workers}} --port {{port}} --cpus {{cpus}}"
+[requires]
+root = true
+"#,
+        seen = seen.display()
+    )
+}
+
+/// A cell widens the range of ports outgoing connections take (connection-per-request load) but
+/// keeps the strategy's own out of it: while a fronted worker is dead its port is free, and an
+/// outgoing connection that took it (nginx keeps its connections to the other workers open)
+/// would keep the replacement from binding it. `lbbench serve` in a namespace does the same.
+fn no_outgoing_connection_takes_a_port_of_the_strategy() {
+    let bin = debug_bin("reuseport");
+    let host = read(RESERVED_PORTS);
+    let scratch = tempfile::tempdir().unwrap();
+    let seen = scratch.path().join("seen");
+    let root = servers(&[("ports", port_recorder(&seen))]);
+    let out = common::lbbench(root.path(), &bin, &["run", "-c", "tiny.toml", "--out", "res"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let recorded = std::fs::read_to_string(&seen).unwrap();
+    let mut lines = recorded.lines();
+    let reserved = lines.next().unwrap().trim().to_string();
+    let words: Vec<u32> = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .map(|w| w.parse().unwrap())
+        .collect();
+    let (port, workers) = (words[0], words[1]);
+    assert!(workers >= 1, "{recorded}");
+    assert_eq!(
+        reserved,
+        format!("{port}-{}", port + workers),
+        "in the cell: {recorded}"
+    );
+    let printed = serve(&root.path().join("servers"), &bin, "ports", &["cat", RESERVED_PORTS]);
+    assert_eq!(
+        printed.trim(),
+        "8080-8082",
+        "serve --port 8080 --workers 2, in its namespace"
+    );
+    assert_eq!(
+        read(RESERVED_PORTS),
+        host,
+        "the host's net.ipv4.ip_local_reserved_ports changed"
+    );
 }

@@ -14,6 +14,7 @@ use model::machine::Isolation;
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, getpid, ForkResult, Pid};
+use std::ops::RangeInclusive;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -87,11 +88,12 @@ fn relay_exit(child: Pid) -> ! {
 /// Set for strategies running in a private network namespace: that namespace's id.
 pub const NETNS_ENV: &str = "LBBENCH_NETNS";
 
-/// Readies `launch` to start where the cell runs: in its private network namespace ([`enter`]),
-/// or on the host, where nothing may change the host's settings.
-pub fn prepare(launch: &mut Launch, isolated: bool) -> Result<()> {
-    if isolated {
-        return enter(launch);
+/// Readies `launch` to start where the cell runs: in its private network namespace ([`enter`])
+/// when it has one, with `ports` the strategy's, or on the host, where nothing may change the
+/// host's settings.
+pub fn prepare(launch: &mut Launch, private: Option<RangeInclusive<u16>>) -> Result<()> {
+    if let Some(ports) = private {
+        return enter(launch, ports);
     }
     if let Some((key, _)) = launch.sysctls.first() {
         anyhow::bail!(
@@ -102,22 +104,29 @@ pub fn prepare(launch: &mut Launch, isolated: bool) -> Result<()> {
     Ok(())
 }
 
-/// Inside a fresh network namespace (a child made by [`confine`]): prepares it, with the
-/// strategy's own sysctls, and vouches to the strategy `launch` starts that it is private
-/// (iptables-lb insists on it).
-pub fn enter(launch: &mut Launch) -> Result<()> {
-    prepare_network()?;
+/// Inside a fresh network namespace (a child made by [`confine`]): prepares it for a strategy
+/// listening on `ports`, with its own sysctls, and vouches to the strategy `launch` starts that
+/// it is private (iptables-lb insists on it).
+pub fn enter(launch: &mut Launch, ports: RangeInclusive<u16>) -> Result<()> {
+    prepare_network(ports)?;
     sysctl::apply(&launch.sysctls).context("applying the strategy's sysctls")?;
     let netns = std::fs::read_link("/proc/self/ns/net").context("reading the private network namespace")?;
     launch.env.push((NETNS_ENV.into(), netns.display().to_string()));
     Ok(())
 }
 
-/// Inside a fresh network namespace: loopback up, and room for connection-per-request load.
-fn prepare_network() -> Result<()> {
+/// Inside a fresh network namespace: loopback up, and room for connection-per-request load. The
+/// strategy's `ports` are kept out of that room: while a fronted worker is dead, an outgoing
+/// connection (the client's, or the front's to another worker, which nginx then keeps open)
+/// could take its port as its own end, and its replacement could not bind the port again.
+fn prepare_network(ports: RangeInclusive<u16>) -> Result<()> {
     loopback_up().context("bringing up loopback in the cell's network namespace")?;
     sysctl::apply(&[
         ("net.ipv4.ip_local_port_range".into(), "1024 65535".into()),
+        (
+            "net.ipv4.ip_local_reserved_ports".into(),
+            format!("{}-{}", ports.start(), ports.end()),
+        ),
         ("net.ipv4.tcp_tw_reuse".into(), "1".into()),
     ])
 }

@@ -2,6 +2,11 @@
 
 use anyhow::Result;
 
+/// The ports of a strategy whose public port is `first`, with `n` workers on the ports after it.
+pub fn block(first: u16, n: usize) -> std::ops::RangeInclusive<u16> {
+    first..=u16::try_from(n).map_or(u16::MAX, |n| first.saturating_add(n))
+}
+
 /// A port P such that P..=P+n are all free on loopback now: for a strategy with n workers on the
 /// ports after its public one. Chosen below the kernel's ephemeral range, so outgoing connections
 /// are unlikely to take one of them before the strategy binds it.
@@ -37,6 +42,12 @@ pub fn free_block(n: usize) -> Result<u16> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_block_is_the_public_port_and_one_per_worker() {
+        assert_eq!(super::block(8080, 4), 8080..=8084);
+        assert_eq!(super::block(65534, 10), 65534..=65535);
+    }
+
     #[test]
     fn blocks_handed_out_never_overlap() {
         let blocks: Vec<u16> = (0..200).map(|_| super::free_block(3).unwrap()).collect();

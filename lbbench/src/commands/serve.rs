@@ -64,7 +64,10 @@ pub fn run(args: ServeArgs) -> Result<u8> {
     {
         bail!("{} is not built; build it first: {build}", launch.argv[0]);
     }
-    sandbox::prepare(&mut launch, args.in_netns)?;
+    sandbox::prepare(
+        &mut launch,
+        args.in_netns.then(|| lbproc::ports::block(slot.port, slot.workers)),
+    )?;
     // The process the user knows relays signals to this one, which gets SIGTERM should that one
     // be killed with SIGKILL: the strategy is stopped either way.
     harness::guard::relay()?;

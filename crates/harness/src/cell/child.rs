@@ -41,7 +41,7 @@ fn serve() -> Result<()> {
     let first = lines.next().context("no cell spec on stdin")??;
     let spec: CellSpec = serde_json::from_str(&first).context("reading the cell spec")?;
     let mut launch = spec.launch.clone();
-    sandbox::prepare(&mut launch, spec.isolated)?;
+    sandbox::prepare(&mut launch, spec.isolated.then(|| spec.ports()))?;
     // Before the strategy starts: it listens on the server's end of the link.
     let client_netns = match spec.network.topology {
         Link::Veth => Some(netns::client(spec.network.rtt).context("linking the client's network namespace")?),

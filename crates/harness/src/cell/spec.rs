@@ -81,6 +81,12 @@ impl CellSpec {
         SocketAddr::new(self.host, self.port)
     }
 
+    /// The ports the strategy listens on: the public one and, for a strategy that fronts its
+    /// workers, one per worker after it.
+    pub fn ports(&self) -> std::ops::RangeInclusive<u16> {
+        lbproc::ports::block(self.port, self.workers)
+    }
+
     pub fn shared_cpus(&self) -> bool {
         self.client_cpus.iter().any(|c| self.server_cpus.contains(c))
     }
