@@ -90,3 +90,53 @@ pub struct Capacity {
     pub client_limited: bool,
     pub probes: Vec<Probe>,
 }
+
+impl Capacity {
+    /// The lowest rate above the capacity that the server missed with the client on schedule: a
+    /// client-limited capacity is below it all the same.
+    pub fn server_missed_at(&self) -> Option<f64> {
+        let above = self.rps.unwrap_or(0.0);
+        self.probes
+            .iter()
+            .filter(|p| !p.ok && !p.client_late && p.rate > above)
+            .map(|p| p.rate)
+            .min_by(f64::total_cmp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Capacity, Probe};
+
+    fn probe(rate: f64, ok: bool, client_late: bool) -> Probe {
+        Probe {
+            rate,
+            p99_us: 0,
+            failed_share: 0.0,
+            rate_reached: !client_late,
+            client_late,
+            ok,
+        }
+    }
+
+    #[test]
+    fn a_server_miss_above_a_client_limited_capacity_bounds_it() {
+        // nginx on 2026-12-07: 3,953 met, 4,612 missed by the server, 4,283 not paced.
+        let mut c = Capacity {
+            target_p99_us: 15_000,
+            rps: Some(3953.0),
+            at_least: true,
+            client_limited: true,
+            probes: vec![
+                probe(2635.0, true, false),
+                probe(5271.0, false, false),
+                probe(3953.0, true, false),
+                probe(4612.0, false, false),
+                probe(4283.0, false, true),
+            ],
+        };
+        assert_eq!(c.server_missed_at(), Some(4612.0));
+        c.probes.retain(|p| p.ok || p.client_late);
+        assert_eq!(c.server_missed_at(), None, "only the client's misses: no bound");
+    }
+}

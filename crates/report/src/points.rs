@@ -48,6 +48,8 @@ pub struct Point {
     pub capacity: Option<(f64, bool)>,
     /// The capacity search stopped where the client, not the server, fell behind its schedule.
     pub capacity_client_limited: bool,
+    /// Where the server missed on its own above a client-limited capacity.
+    pub capacity_server_missed: Option<f64>,
 }
 
 impl Point {
@@ -145,6 +147,10 @@ fn point(runs: &[&CellResult]) -> Point {
             .iter()
             .find_map(|c| c.capacity.as_ref())
             .is_some_and(|c| c.client_limited),
+        capacity_server_missed: runs
+            .iter()
+            .find_map(|c| c.capacity.as_ref())
+            .and_then(|c| c.server_missed_at()),
     }
 }
 

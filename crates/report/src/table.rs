@@ -106,7 +106,12 @@ fn row(p: &Point) -> Vec<String> {
         notes.push("CLIENT SATURATED".to_string());
     }
     if p.capacity_client_limited {
-        notes.push("capacity: the client fell behind its schedule first".to_string());
+        notes.push(match p.capacity_server_missed {
+            Some(miss) => format!(
+                "capacity: below {miss:.0} req/s, where the server missed; the client fell behind its schedule in between"
+            ),
+            None => "capacity: the client fell behind its schedule first".to_string(),
+        });
     }
     let (spread, p99_range) = if p.runs > 1 {
         (
