@@ -49,18 +49,27 @@ fn other_than_host() -> String {
     if read(FIN_TIMEOUT) == "17" { "18" } else { "17" }.to_string()
 }
 
+/// The reuseport strategy named `name`, running `shell` (what it records) before it execs, with
+/// `extra` manifest lines.
+fn recorder(name: &str, records: &str, shell: &str, extra: &str) -> String {
+    format!(
+        r#"name = "{name}"
+description = "reuseport, recording {records} at start"
+start = "sh -c '{shell} && exec \"$0\" \"$@\"' {{bin}}/reuseport --workers {{workers}} --port {{port}} --cpus {{cpus}}"
+{extra}[requires]
+root = true
+"#
+    )
+}
+
 /// The reuseport strategy, with `net.ipv4.tcp_fin_timeout = value`, writing the value it finds at
 /// start into `seen` before it execs.
 fn recording_strategy(value: &str, seen: &Path) -> String {
-    format!(
-        r#"name = "recorder"
-description = "reuseport, recording net.ipv4.tcp_fin_timeout at start"
-start = "sh -c 'cat {FIN_TIMEOUT} > {seen} && exec \"$0\" \"$@\"' {{bin}}/reuseport --workers {{workers}} --port {{port}} --cpus {{cpus}}"
-sysctls = {{ "net.ipv4.tcp_fin_timeout" = "{value}" }}
-[requires]
-root = true
-"#,
-        seen = seen.display()
+    recorder(
+        "recorder",
+        "net.ipv4.tcp_fin_timeout",
+        &format!("cat {FIN_TIMEOUT} > {}", seen.display()),
+        &format!("sysctls = {{ \"net.ipv4.tcp_fin_timeout\" = \"{value}\" }}\n"),
     )
 }
 
@@ -130,14 +139,12 @@ fn reuseport_migrate_serves_with_tcp_migrate_req_on() {
 /// The reuseport strategy, writing the namespace's reserved ports, its port and its number of
 /// workers into `seen` before it execs.
 fn port_recorder(seen: &Path) -> String {
-    format!(
-        r#"name = "ports"
-description = "reuseport, recording the ports kept from outgoing connections at start"
-start = "sh -c 'cat {RESERVED_PORTS} > {seen} && echo {{port}} {{workers}} >> {seen} && exec \"$0\" \"$@\"' {{bin}}/reuseport --workers {{workers}} --port {{port}} --cpus {{cpus}}"
-[requires]
-root = true
-"#,
-        seen = seen.display()
+    let seen = seen.display();
+    recorder(
+        "ports",
+        "the ports kept from outgoing connections",
+        &format!("cat {RESERVED_PORTS} > {seen} && echo {{port}} {{workers}} >> {seen}"),
+        "",
     )
 }
 
