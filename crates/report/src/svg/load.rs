@@ -1,4 +1,4 @@
-//! Latency under load: p99 against offered load (open loop), a small panel per strategy on one
+//! Latency under load: p99 against offered load (open loop), a small panel per strategy (by name) on one
 //! shared log axis, a line per core count. Offered load is the share of the strategy's own
 //! closed-loop maximum, so panels of strategies 100× apart read alike; points not measured
 //! cleanly (the rate not reached, or the machine's noise over the threshold after the redos) are
@@ -28,11 +28,14 @@ pub fn latency_vs_load(results: &Results, workload: &Workload) -> Result<String>
         .into_iter()
         .filter(|p| &p.workload == workload && p.p99_us > 0.0)
         .collect();
-    let strategies: Vec<String> = results
+    // By name, not in the run's shuffled order: a strategy's variants and its +worker pairs sit
+    // side by side (haproxy, haproxy+node, haproxy-shards).
+    let mut strategies: Vec<String> = results
         .strategies()
         .into_iter()
         .filter(|s| points.iter().any(|p| &p.strategy == s))
         .collect();
+    strategies.sort_unstable();
     let mut cores: Vec<usize> = points.iter().map(|p| p.cores).collect();
     cores.sort_unstable();
     cores.dedup();
@@ -106,4 +109,21 @@ fn load_panel(area: &Root<'_>, points: &[&LoadPoint], cores: &[usize], name: &st
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panels_go_by_name_whatever_order_the_run_met_them() {
+        let mut results = crate::fixture::results();
+        results.cells.reverse();
+        let svg = latency_vs_load(&results, &Workload::from("keepalive")).unwrap();
+        let at = |name: &str| {
+            svg.find(&format!(">\n{name}\n<"))
+                .unwrap_or_else(|| panic!("no panel {name}"))
+        };
+        assert!(at("alpha") < at("beta"), "beta's panel before alpha's");
+    }
 }
