@@ -46,6 +46,10 @@ pub struct Results {
     /// Every comparison the verdict makes, with its interval and call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comparisons: Vec<crate::verdict::Comparison>,
+    /// The sweep ran to its end (its rounds, or its budget, spent); false in the results file
+    /// written after each window and in older results.
+    #[serde(default)]
+    pub finished: bool,
     /// Read one by one (see [`crate::read::parse`]), so a bad cell is named.
     #[serde(default)]
     pub cells: Vec<CellResult>,

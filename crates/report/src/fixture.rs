@@ -255,6 +255,7 @@ pub fn results() -> Results {
         client_priority: None,
         machine_check: None,
         comparisons: Vec::new(),
+        finished: true,
         cells,
     }
 }

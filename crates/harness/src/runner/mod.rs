@@ -56,6 +56,7 @@ pub fn sweep(plan: &Setup, strategies: &[Strategy], skipped: Vec<Skipped>) -> Re
         client_priority: plan.client_priority.clone(),
         machine_check: None,
         comparisons: Vec::new(),
+        finished: false,
         cells: Vec::new(),
     };
     for s in &results.skipped {

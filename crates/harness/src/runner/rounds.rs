@@ -52,6 +52,7 @@ pub fn run(plan: &Setup, strategies: &[Strategy], results: Results) -> Result<(R
             .map(|b| b.saturating_sub(started.elapsed()) / (sweep.cores.len() - i) as u32);
         run.cores(cores, strategies, budget)?;
     }
+    run.results.finished = true;
     run.save(true);
     run.bar.finish_and_clear();
     Ok((run.results, run.files))

@@ -9,10 +9,12 @@ pub fn headline(page: &Page) -> String {
     let m = &r.machine;
     let measured = r.cells.len();
     let planned = planned(r);
-    let progress = if measured + r.failures.len() < planned {
+    let progress = if r.finished {
+        format!("{measured} cells measured, the sweep finished")
+    } else if measured + r.failures.len() < planned {
         format!(
             "{measured} cells measured of {planned} planned so far: the sweep is running or was stopped \
-             (this page is rewritten after every cell)"
+             (this page is rewritten after each pass of a round)"
         )
     } else {
         format!("{measured} cells measured")
@@ -31,15 +33,16 @@ pub fn headline(page: &Page) -> String {
     )
 }
 
-/// Cells the sweep will have run once every strategy seen so far has done every core count,
-/// workload and repeat (a strategy not reached yet is not counted).
+/// Cells the sweep will have run once every strategy seen so far has done every core count and
+/// workload in each of its first rounds (a strategy not reached yet is not counted; the rounds
+/// after those go only to undecided comparisons, so how many is not known ahead).
 fn planned(r: &Results) -> usize {
     let mut strategies: Vec<&str> = r.cells.iter().map(|c| c.strategy.as_str()).collect();
     strategies.extend(r.failures.iter().map(|f| f.strategy.as_str()));
     strategies.sort_unstable();
     strategies.dedup();
     let s = &r.config.sweep;
-    strategies.len() * s.cores.len() * s.workloads.len() * s.repeats.first(s.min_repeats).max(r.rounds())
+    strategies.len() * s.cores.len() * s.workloads.len() * s.repeats.first(s.min_repeats)
 }
 
 pub fn skipped(page: &Page) -> Vec<Section> {

@@ -198,3 +198,20 @@ fn a_step_the_machine_spoiled_is_not_measured_cleanly() {
     // The client's CPUs' own steal and other work, beside the wake-ups they delayed.
     assert!(page.contains("<td>20.0 % / 0.2 %</td>"), "{page}");
 }
+
+#[test]
+fn the_head_says_whether_the_sweep_finished_though_its_rounds_were_uneven() {
+    let mut r = fixture::results();
+    // An extra round for one strategy only, as `repeats = "auto"` gives an undecided comparison.
+    let mut extra = r.cells[0].clone();
+    extra.repeat = 3;
+    r.cells.push(extra);
+    let head = |r: &Results| page(r).unwrap();
+    assert!(head(&r).contains("cells measured, the sweep finished"), "{}", head(&r));
+    assert!(!head(&r).contains("so far"));
+    // The file written after a window of the first rounds: the page says how far it got.
+    r.finished = false;
+    r.cells.truncate(3);
+    let partial = head(&r);
+    assert!(partial.contains("3 cells measured of 12 planned so far"), "{partial}");
+}
