@@ -47,8 +47,9 @@ pub struct Results {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comparisons: Vec<crate::verdict::Comparison>,
     /// The sweep ran to its end (its rounds, or its budget, spent); false in the results file
-    /// written after each window and in older results.
-    #[serde(default)]
+    /// written after each window and in older results (absent when false, so an older file
+    /// written back is the same bytes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub finished: bool,
     /// Read one by one (see [`crate::read::parse`]), so a bad cell is named.
     #[serde(default)]
