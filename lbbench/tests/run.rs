@@ -79,6 +79,9 @@ fn a_new_strategy_directory_is_listed_and_run() {
         serde_json::from_str(&std::fs::read_to_string(root.path().join("res/results.json")).unwrap()).unwrap();
     let cells = results["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 2, "{results}");
+    assert_eq!(results["finished"], true, "a sweep run to its end says so");
+    let page = std::fs::read_to_string(root.path().join("res/index.html")).unwrap();
+    assert!(page.contains("2 cells measured, the sweep finished"), "the page's head");
     for c in cells {
         assert_eq!(c["strategy"], "my-copy");
         assert!(c["rps"].as_f64().unwrap() > 0.0, "{c}");
