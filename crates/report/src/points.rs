@@ -111,6 +111,7 @@ fn point(runs: &[&CellResult]) -> Point {
     let mut per_worker: Vec<(String, u64)> = m.load.per_worker.iter().map(|(k, v)| (k.clone(), *v)).collect();
     per_worker.sort_by(|a, b| worker_order(&a.0, &b.0));
     let rps: Vec<f64> = runs.iter().map(|c| c.load.rps).collect();
+    let capacity = runs.iter().find_map(|c| c.capacity.as_ref());
     Point {
         strategy: m.strategy.clone(),
         cores: m.cores,
@@ -139,18 +140,9 @@ fn point(runs: &[&CellResult]) -> Point {
         }),
         bottleneck: m.bottleneck,
         by_program: m.cpu.as_ref().map(|c| c.by_program.clone()).unwrap_or_default(),
-        capacity: runs
-            .iter()
-            .find_map(|c| c.capacity.as_ref())
-            .map(|c| (c.rps.unwrap_or(0.0), c.at_least)),
-        capacity_client_limited: runs
-            .iter()
-            .find_map(|c| c.capacity.as_ref())
-            .is_some_and(|c| c.client_limited),
-        capacity_server_missed: runs
-            .iter()
-            .find_map(|c| c.capacity.as_ref())
-            .and_then(|c| c.server_missed_at()),
+        capacity: capacity.map(|c| (c.rps.unwrap_or(0.0), c.at_least)),
+        capacity_client_limited: capacity.is_some_and(|c| c.client_limited),
+        capacity_server_missed: capacity.and_then(|c| c.server_missed_at()),
     }
 }
 
